@@ -1,0 +1,28 @@
+import { QueueGateError } from './queue-gate.error';
+
+/** The gate operations that reach the store. */
+export type GateOperation = 'acquire' | 'release' | 'extend' | 'usage' | 'holders' | 'reconcile';
+
+/**
+ * Thrown when the store could not answer in time (Redis down, network partition, command
+ * timeout). The gate's state is unknown to the caller; `cause` holds the underlying error.
+ * `releaseQueued` is true when the operation was a release that the gate keeps retrying.
+ */
+export class GateUnavailableError extends QueueGateError {
+  constructor(
+    readonly model: string,
+    readonly operation: GateOperation,
+    cause: unknown,
+    readonly releaseQueued = false,
+  ) {
+    super(
+      `Queue gate "${model}" is unavailable: ${operation} failed (${causeMessage(cause)})` +
+        (releaseQueued ? '; the release is queued and retried until it lands.' : '.'),
+      { cause },
+    );
+  }
+}
+
+function causeMessage(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}

@@ -1,0 +1,16 @@
+import { describeValue } from './describe-value';
+import { QueueGateError } from './queue-gate.error';
+
+/**
+ * Thrown when an argument of a gate call is malformed. `argument` names the parameter and
+ * `value` holds what was passed; nothing reached the store.
+ */
+export class InvalidArgumentError extends QueueGateError {
+  constructor(
+    readonly argument: string,
+    readonly value: unknown,
+    requirement: string,
+  ) {
+    super(`Invalid ${argument}: ${describeValue(value)}; ${requirement}.`);
+  }
+}

@@ -1,0 +1,12 @@
+import { QueueGateError } from './queue-gate.error';
+
+/** Thrown when a feature needs an optional peer package that is not installed or not set up. */
+export class MissingDependencyError extends QueueGateError {
+  constructor(
+    readonly packageName: string,
+    feature: string,
+    remedy = `install it: npm install ${packageName}`,
+  ) {
+    super(`${feature} needs ${packageName}; ${remedy}.`);
+  }
+}

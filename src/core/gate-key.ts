@@ -1,0 +1,10 @@
+/** Key prefix of every gate when none is configured. */
+export const DEFAULT_KEY_PREFIX = 'qgate:';
+
+/**
+ * The Redis key of a gate: `<prefix>{<model>}`. The braces make the model the Cluster hash tag,
+ * so every key a gate will ever need lands in one slot and one script can touch them all.
+ */
+export function gateKey(prefix: string, model: string): string {
+  return `${prefix}{${model}}`;
+}

@@ -1,0 +1,51 @@
+import { InvalidExpectedSecondsError } from './errors/invalid-expected-seconds.error';
+import { InvalidLimitError } from './errors/invalid-limit.error';
+import { InvalidModelNameError } from './errors/invalid-model-name.error';
+import { InvalidTaskIdError } from './errors/invalid-task-id.error';
+
+/** Longest model name or task id accepted, in characters. */
+export const MAX_NAME_LENGTH = 256;
+
+/** Throws {@link InvalidModelNameError} unless `model` can name a gate. */
+export function assertModelName(model: unknown): asserts model is string {
+  if (typeof model !== 'string') throw new InvalidModelNameError(model, 'it must be a string');
+  if (model.length === 0) throw new InvalidModelNameError(model, 'it must not be empty');
+  if (model.length > MAX_NAME_LENGTH) {
+    throw new InvalidModelNameError(model, `it must be at most ${MAX_NAME_LENGTH} characters`);
+  }
+  // Braces would change the Cluster hash tag of the gate's key.
+  if (model.includes('{') || model.includes('}')) {
+    throw new InvalidModelNameError(model, 'it must not contain "{" or "}"');
+  }
+}
+
+/** Throws {@link InvalidTaskIdError} unless `taskId` can name a holder. */
+export function assertTaskId(taskId: unknown): asserts taskId is string {
+  if (typeof taskId !== 'string') throw new InvalidTaskIdError(taskId, 'it must be a string');
+  if (taskId.length === 0) throw new InvalidTaskIdError(taskId, 'it must not be empty');
+  if (taskId.length > MAX_NAME_LENGTH) {
+    throw new InvalidTaskIdError(taskId, `it must be at most ${MAX_NAME_LENGTH} characters`);
+  }
+}
+
+/** Throws {@link InvalidLimitError} unless `limit` is an integer ≥ 0 or null. */
+export function assertLimit(
+  limit: unknown,
+  source: string,
+  model?: string,
+): asserts limit is number | null {
+  if (limit === null) return;
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 0) {
+    throw new InvalidLimitError(limit, source, model);
+  }
+}
+
+/** Throws {@link InvalidExpectedSecondsError} unless `seconds` is a finite number ≥ 0. */
+export function assertSeconds(
+  seconds: unknown,
+  argument = 'expectedSeconds',
+): asserts seconds is number {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+    throw new InvalidExpectedSecondsError(seconds, argument);
+  }
+}

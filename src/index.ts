@@ -1,0 +1,20 @@
+export * from './core/errors';
+export { DEFAULT_KEY_PREFIX, gateKey } from './core/gate-key';
+export type { GateLogger } from './core/gate-logger';
+export type * from './core/gate-results';
+export type { KeepAliveHandle } from './core/lease-keep-alive';
+export { DEFAULT_LEASE_POLICY, leaseMilliseconds, type LeasePolicy } from './core/lease-policy';
+export type { GateLimit, LimitSource } from './core/limit-source';
+export {
+  DEFAULT_PENDING_RELEASE_OPTIONS,
+  type PendingReleaseOptions,
+} from './core/pending-release-queue';
+export { DEFAULT_COMMAND_TIMEOUT_MS, QueueGate, type QueueGateConfig } from './core/queue-gate';
+export * from './store/gate-store.interface';
+export { MemoryGateStore } from './store/memory/memory-gate-store';
+export { RedisGateStore } from './store/redis/redis-gate-store';
+export { QUEUE_GATE_OPTIONS } from './nest/queue-gate.constants';
+export { QueueGateModule } from './nest/queue-gate.module';
+export type * from './nest/queue-gate.options';
+export { QueueGateService } from './nest/queue-gate.service';
+export * from './nest/task-lifecycle.events';

@@ -1,0 +1,5 @@
+/** Injection token of the module options. */
+export const QUEUE_GATE_OPTIONS = Symbol('QUEUE_GATE_OPTIONS');
+
+/** Injection token of the store handle (the store plus the client the module owns, if any). */
+export const QUEUE_GATE_STORE_HANDLE = Symbol('QUEUE_GATE_STORE_HANDLE');

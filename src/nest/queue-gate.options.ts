@@ -1,0 +1,107 @@
+import type { ExecutionContext, ModuleMetadata, Type } from '@nestjs/common';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { LeasePolicy } from '../core/lease-policy';
+import type { GateLimit, LimitSource } from '../core/limit-source';
+import type { PendingReleaseOptions } from '../core/pending-release-queue';
+import type { GateStore } from '../store/gate-store.interface';
+import type { QueueGateEventNames } from './task-lifecycle.events';
+
+/** Where the Redis store gets its connection; give exactly one of the three sources. */
+export interface QueueGateRedisOptions {
+  /** An ioredis `Redis` or `Cluster` you own; the module never closes it. */
+  client?: Redis | Cluster;
+  /** A namespace of `@liaoliaots/nestjs-redis`'s RedisModule (or ClusterModule). */
+  namespace?: string;
+  /** A Redis URL; the module opens the client and closes it on shutdown. */
+  url?: string;
+  /** ioredis options (with or without `url`); the module opens and closes the client. */
+  options?: RedisOptions;
+}
+
+/** When a slot taken by `@QueueLimited` is given back after a successful response. */
+export type SlotRelease = 'event' | 'response';
+
+/** Options of `@QueueLimited`, also settable module-wide under `queueLimited`. */
+export interface QueueLimitedOptions {
+  /** Limit for this route, overriding the module's limits. 0 or null: unlimited. */
+  limit?: GateLimit;
+  /** Expected task duration in seconds, for the lease. */
+  expectedSeconds?: number;
+  /**
+   * `'event'` (default): after a successful response the slot stays held until the task ends
+   * (lifecycle event or `QueueGateService.release`). `'response'`: released when the response
+   * ends, for streams and long synchronous calls.
+   */
+  release?: SlotRelease;
+  /** `Retry-After` seconds on 429 and 503 answers. Default 1. */
+  retryAfterSeconds?: number;
+  /** Admit requests untracked when the gate cannot be reached. Default false (503). */
+  failOpen?: boolean;
+  /** Send the `RateLimit` and `RateLimit-Policy` headers. Default true. */
+  headers?: boolean;
+  /**
+   * The holder id of the request's slot. Default: a UUID made on the server. Never return an
+   * id taken unchecked from the client: whoever can name another task's id can share or free
+   * its slot.
+   */
+  taskId?: (context: ExecutionContext) => string | Promise<string>;
+}
+
+/** Periodic rebuild of gates from the application's own record of active tasks. */
+export interface ScheduledReconcileOptions {
+  /** Seconds between rounds. */
+  everySeconds: number;
+  /** The models to reconcile, or a function that lists them. */
+  models: readonly string[] | (() => readonly string[] | Promise<readonly string[]>);
+  /** The ids of the model's tasks that are queued or running, from the source of truth. */
+  activeTaskIds: (model: string) => readonly string[] | Promise<readonly string[]>;
+}
+
+/** Options of `QueueGateModule.forRoot` (and the result of `forRootAsync`'s factory). */
+export interface QueueGateModuleOptions {
+  /**
+   * `'redis'` (default when a Redis source is given), `'memory'` (one process only), or your
+   * own {@link GateStore}.
+   */
+  store?: 'redis' | 'memory' | GateStore;
+  /** The Redis connection of the Redis store. */
+  redis?: QueueGateRedisOptions;
+  /** Prefix of every gate key; keys are `<keyPrefix>{<model>}`. Default `'qgate:'`. */
+  keyPrefix?: string;
+  /** Per-model limits: a map, or a (possibly async) function of the model name. */
+  limits?: LimitSource;
+  /** Limit of models that `limits` does not name. Default: unlimited. */
+  defaultLimit?: GateLimit;
+  /** Lease policy. Defaults: multiplier 10, minSeconds 3600, maxSeconds 86400. */
+  lease?: Partial<LeasePolicy>;
+  /** Longest wait for one Redis call before it fails as unavailable, in ms. Default 2000. */
+  commandTimeoutMs?: number;
+  /** Retry queue of releases that could not reach Redis. */
+  pendingReleases?: Partial<PendingReleaseOptions>;
+  /** Module-wide defaults of `@QueueLimited` options. */
+  queueLimited?: Omit<QueueLimitedOptions, 'limit' | 'taskId'>;
+  /**
+   * Task lifecycle event names (needs `@nestjs/event-emitter`), or false to not listen. By
+   * default the module listens when an `EventEmitterModule` is present.
+   */
+  events?: false | Partial<QueueGateEventNames>;
+  /** Rebuild gates from the application's database on a schedule. */
+  reconcile?: ScheduledReconcileOptions;
+  /** Longest time shutdown spends delivering queued releases, in ms. Default 5000. */
+  shutdownTimeoutMs?: number;
+}
+
+/** A class that makes the module options, for `forRootAsync({ useClass | useExisting })`. */
+export interface QueueGateOptionsFactory {
+  createQueueGateOptions(): QueueGateModuleOptions | Promise<QueueGateModuleOptions>;
+}
+
+/** Options of `QueueGateModule.forRootAsync`. */
+export interface QueueGateModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Register the module globally. Default false. */
+  isGlobal?: boolean;
+  useFactory?: (...args: any[]) => QueueGateModuleOptions | Promise<QueueGateModuleOptions>;
+  inject?: any[];
+  useClass?: Type<QueueGateOptionsFactory>;
+  useExisting?: Type<QueueGateOptionsFactory>;
+}

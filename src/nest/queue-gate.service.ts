@@ -1,0 +1,72 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { QueueGate } from '../core/queue-gate';
+import type { GateStoreHandle } from './create-gate-store';
+import { QUEUE_GATE_OPTIONS, QUEUE_GATE_STORE_HANDLE } from './queue-gate.constants';
+import type { QueueGateModuleOptions } from './queue-gate.options';
+
+/** Default bound on shutdown's delivery of queued releases, in ms. */
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
+
+/**
+ * The gate for providers, controllers and workers: `acquire`, `release`, `extend`,
+ * `keepAlive`, `reacquire`, `usage`, `holders`, `reconcile`. See {@link QueueGate} for each
+ * method's contract. On shutdown it delivers queued releases (bounded by `shutdownTimeoutMs`)
+ * and then closes the Redis client the module opened; a client you passed in stays open.
+ */
+@Injectable()
+export class QueueGateService
+  extends QueueGate
+  implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  constructor(
+    @Inject(QUEUE_GATE_STORE_HANDLE) private readonly handle: GateStoreHandle,
+    @Inject(QUEUE_GATE_OPTIONS) private readonly options: QueueGateModuleOptions,
+  ) {
+    super(handle.store, { ...options, logger: new Logger('QueueGate') });
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.logger.log(`Queue gate store: ${this.handle.description}.`);
+    const client = this.handle.ownedClient;
+    // The module's own client fails fast while disconnected, so let it connect before the
+    // first request rather than answer that request 503.
+    if (client && client.status !== 'ready') {
+      const ready = await waitUntilReady(client, this.options.commandTimeoutMs ?? 2_000);
+      if (!ready)
+        this.logger.warn('Redis is not reachable yet; gates answer unavailable until it is.');
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.close(this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const client = this.handle.ownedClient;
+    if (!client || client.status === 'end') return;
+    await client.quit().catch(() => client.disconnect());
+  }
+}
+
+function waitUntilReady(
+  client: NonNullable<GateStoreHandle['ownedClient']>,
+  timeoutMs: number,
+): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const onReady = () => done(true);
+    function done(ready: boolean) {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      resolve(ready);
+    }
+    client.once('ready', onReady);
+  });
+}

@@ -1,0 +1,185 @@
+import { InvalidArgumentError } from '../core/errors/invalid-argument.error';
+import { InvalidQueueGateOptionsError } from '../core/errors/invalid-options.error';
+import { assertLimit, assertModelName } from '../core/validation';
+import type { QueueGateModuleOptions, QueueLimitedOptions } from './queue-gate.options';
+import { QUEUE_GATE_EVENTS } from './task-lifecycle.events';
+
+type Check = (value: unknown) => string | undefined;
+
+const positive: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'it must be a number > 0';
+const nonNegative: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'it must be a number >= 0';
+const positiveInteger: Check = (v) =>
+  Number.isSafeInteger(v) && (v as number) > 0 ? undefined : 'it must be an integer > 0';
+const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'it must be true or false');
+const fn: Check = (v) => (typeof v === 'function' ? undefined : 'it must be a function');
+const nonEmptyString: Check = (v) =>
+  typeof v === 'string' && v.length > 0 ? undefined : 'it must be a non-empty string';
+
+/** Throws {@link InvalidQueueGateOptionsError} naming the first malformed module option. */
+export function validateModuleOptions(options: unknown): asserts options is QueueGateModuleOptions {
+  if (!isObject(options)) fail('options', options, 'the options must be an object');
+  const o = options as QueueGateModuleOptions;
+  const store = o.store;
+  if (store !== undefined && store !== 'redis' && store !== 'memory' && !isGateStore(store)) {
+    fail('store', store, "it must be 'redis', 'memory', or an object implementing GateStore");
+  }
+  if (store === 'memory' && o.redis !== undefined) {
+    fail('redis', o.redis, "it cannot be combined with store: 'memory'; choose one store");
+  }
+  if (o.redis !== undefined) validateRedis(o.redis);
+  optional('keyPrefix', o.keyPrefix, (v) =>
+    typeof v !== 'string'
+      ? 'it must be a string'
+      : /[{}]/.test(v)
+        ? 'it must not contain "{" or "}" (they would change the Cluster hash tag)'
+        : undefined,
+  );
+  validateLimits(o);
+  if (o.lease !== undefined) {
+    if (!isObject(o.lease)) fail('lease', o.lease, 'it must be an object');
+    optional('lease.multiplier', o.lease.multiplier, positive);
+    optional('lease.minSeconds', o.lease.minSeconds, positive);
+    optional('lease.maxSeconds', o.lease.maxSeconds, positive);
+    const { minSeconds = 3600, maxSeconds = 86400 } = o.lease;
+    if (maxSeconds < minSeconds) {
+      fail('lease.maxSeconds', maxSeconds, `it must be >= lease.minSeconds (${minSeconds})`);
+    }
+  }
+  optional('commandTimeoutMs', o.commandTimeoutMs, positive);
+  optional('shutdownTimeoutMs', o.shutdownTimeoutMs, nonNegative);
+  if (o.pendingReleases !== undefined) {
+    if (!isObject(o.pendingReleases))
+      fail('pendingReleases', o.pendingReleases, 'it must be an object');
+    optional('pendingReleases.maxSize', o.pendingReleases.maxSize, positiveInteger);
+    optional('pendingReleases.initialDelayMs', o.pendingReleases.initialDelayMs, positive);
+    optional('pendingReleases.maxDelayMs', o.pendingReleases.maxDelayMs, positive);
+  }
+  if (o.queueLimited !== undefined) validateQueueLimitedOptions(o.queueLimited, 'queueLimited');
+  validateEvents(o.events);
+  validateReconcile(o.reconcile);
+}
+
+/** Throws {@link InvalidQueueGateOptionsError} naming the first malformed `@QueueLimited` option. */
+export function validateQueueLimitedOptions(options: unknown, path: string): void {
+  if (!isObject(options)) fail(path, options, 'it must be an object');
+  const o = options as QueueLimitedOptions;
+  if (o.limit !== undefined) asLimit(`${path}.limit`, o.limit);
+  optional(`${path}.expectedSeconds`, o.expectedSeconds, nonNegative);
+  optional(`${path}.release`, o.release, (v) =>
+    v === 'event' || v === 'response' ? undefined : "it must be 'event' or 'response'",
+  );
+  optional(`${path}.retryAfterSeconds`, o.retryAfterSeconds, nonNegative);
+  optional(`${path}.failOpen`, o.failOpen, boolean);
+  optional(`${path}.headers`, o.headers, boolean);
+  optional(`${path}.taskId`, o.taskId, fn);
+}
+
+function validateRedis(redis: unknown): void {
+  if (!isObject(redis)) fail('redis', redis, 'it must be an object');
+  const r = redis as Record<string, unknown>;
+  const sources = ['client', 'namespace', 'url/options'].filter((name) =>
+    name === 'url/options' ? r.url !== undefined || r.options !== undefined : r[name] !== undefined,
+  );
+  if (sources.length !== 1) {
+    fail(
+      'redis',
+      redis,
+      `give exactly one of client, namespace, or url/options (got ${sources.length})`,
+    );
+  }
+  optional('redis.client', r.client, (v) =>
+    isObject(v) && typeof (v as { defineCommand?: unknown }).defineCommand === 'function'
+      ? undefined
+      : 'it must be an ioredis Redis or Cluster client',
+  );
+  optional('redis.namespace', r.namespace, nonEmptyString);
+  optional('redis.url', r.url, (v) =>
+    typeof v === 'string' && /^rediss?:\/\//.test(v)
+      ? undefined
+      : 'it must be a redis:// or rediss:// URL',
+  );
+  optional('redis.options', r.options, (v) => (isObject(v) ? undefined : 'it must be an object'));
+}
+
+function validateLimits(o: QueueGateModuleOptions): void {
+  if (o.defaultLimit !== undefined) asLimit('defaultLimit', o.defaultLimit);
+  if (o.limits === undefined || typeof o.limits === 'function') return;
+  if (!isObject(o.limits))
+    fail('limits', o.limits, 'it must be a map of model to limit, or a function');
+  for (const [model, limit] of Object.entries(o.limits)) {
+    asModel(`limits["${model}"]`, model);
+    asLimit(`limits["${model}"]`, limit);
+  }
+}
+
+function validateEvents(events: unknown): void {
+  if (events === undefined || events === false) return;
+  if (!isObject(events)) fail('events', events, 'it must be false or an object of event names');
+  for (const [name, value] of Object.entries(events)) {
+    if (!(name in QUEUE_GATE_EVENTS)) {
+      fail(
+        `events.${name}`,
+        value,
+        `unknown event; known: ${Object.keys(QUEUE_GATE_EVENTS).join(', ')}`,
+      );
+    }
+    optional(`events.${name}`, value, nonEmptyString);
+  }
+}
+
+function validateReconcile(reconcile: unknown): void {
+  if (reconcile === undefined) return;
+  if (!isObject(reconcile)) fail('reconcile', reconcile, 'it must be an object');
+  const r = reconcile as Record<string, unknown>;
+  required('reconcile.everySeconds', r.everySeconds, positive);
+  required('reconcile.activeTaskIds', r.activeTaskIds, fn);
+  if (typeof r.models === 'function') return;
+  if (!Array.isArray(r.models))
+    fail('reconcile.models', r.models, 'it must be an array or a function');
+  r.models.forEach((model, i) => asModel(`reconcile.models[${i}]`, model));
+}
+
+function asLimit(path: string, value: unknown): void {
+  rethrowAs(path, value, () => assertLimit(value, path));
+}
+
+function asModel(path: string, value: unknown): void {
+  rethrowAs(path, value, () => assertModelName(value));
+}
+
+function rethrowAs(path: string, value: unknown, check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    fail(path, value, error.message.replace(/^.*?; /, '').replace(/\.$/, ''));
+  }
+}
+
+function optional(path: string, value: unknown, check: Check): void {
+  if (value !== undefined) required(path, value, check);
+}
+
+function required(path: string, value: unknown, check: Check): void {
+  const problem = check(value);
+  if (problem !== undefined) fail(path, value, problem);
+}
+
+function fail(path: string, value: unknown, requirement: string): never {
+  throw new InvalidQueueGateOptionsError(path, value, requirement);
+}
+
+function isObject(value: unknown): value is Record<string, any> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isGateStore(value: unknown): boolean {
+  return (
+    isObject(value) &&
+    ['acquire', 'release', 'extend', 'usage', 'holders', 'reconcile'].every(
+      (method) => typeof value[method] === 'function',
+    )
+  );
+}

@@ -1,0 +1,91 @@
+/**
+ * The storage port of the gate. Every method is one atomic step on one gate, decided by the
+ * store's own clock (the Redis server's `TIME` for the Redis store), never by the caller's.
+ *
+ * `gate` is the model name; stores derive their keys from it. A limit of `null` means
+ * unlimited: the holder is recorded but not compared.
+ */
+export interface GateStore {
+  acquire(request: AcquireRequest): Promise<AcquireReply>;
+  release(request: HolderRequest): Promise<ReleaseReply>;
+  extend(request: ExtendRequest): Promise<ExtendReply>;
+  usage(gate: string): Promise<UsageReply>;
+  holders(gate: string): Promise<HoldersReply>;
+  reconcile(request: ReconcileRequest): Promise<ReconcileReply>;
+}
+
+/** Injection token of the {@link GateStore} a module uses. */
+export const GateStore = Symbol('GateStore');
+
+export interface HolderRequest {
+  gate: string;
+  holder: string;
+}
+
+export interface AcquireRequest extends HolderRequest {
+  /** Highest number of live holders, or null for unlimited. */
+  limit: number | null;
+  /** Lease length from now, in ms. */
+  leaseMs: number;
+}
+
+export interface AcquireReply {
+  /** True when the holder holds a slot after the call (newly or already). */
+  admitted: boolean;
+  /** True when the holder held a live slot before the call; its lease was not shortened. */
+  alreadyHeld: boolean;
+  /** Live holders after the call. */
+  used: number;
+  /** Expired holders removed by this call: each one is a slot whose release never came. */
+  reclaimed: number;
+  /** End of the holder's lease in store-clock ms, or null when not admitted. */
+  expiresAt: number | null;
+  /** The store's clock at the decision, in ms. */
+  now: number;
+}
+
+export interface ReleaseReply {
+  /** True when the holder was recorded and is now removed. */
+  released: boolean;
+}
+
+export interface ExtendRequest extends HolderRequest {
+  leaseMs: number;
+}
+
+export interface ExtendReply {
+  /** False when the lease was already lost (expired or released); it is not brought back. */
+  extended: boolean;
+  /** The lease's end after the call, or null when lost. */
+  expiresAt: number | null;
+  now: number;
+}
+
+export interface UsageReply {
+  used: number;
+  now: number;
+}
+
+export interface GateHolder {
+  holder: string;
+  expiresAt: number;
+}
+
+export interface HoldersReply {
+  holders: GateHolder[];
+  now: number;
+}
+
+export interface ReconcileRequest {
+  gate: string;
+  /** The complete set of holders that should exist; every other holder is removed. */
+  holders: readonly string[];
+  /** Lease given to holders that are added. */
+  leaseMs: number;
+}
+
+export interface ReconcileReply {
+  added: number;
+  removed: number;
+  used: number;
+}

@@ -1,0 +1,57 @@
+import { SERVER_TIME_LUA } from './server-time.lua';
+
+/**
+ * Replaces a gate's membership with the holders the application knows to be active (from its
+ * database, the source of truth), in one atomic step. Holders that stay keep their leases;
+ * new ones get a fresh lease. The result may exceed the limit: then nobody is admitted until
+ * enough holders leave.
+ *
+ * KEYS[1]     the gate
+ * ARGV[1]     lease length in ms for added holders
+ * ARGV[2..n]  the active holder ids (duplicates allowed)
+ *
+ * Reply: { added, removed, used }
+ */
+export const RECONCILE_LUA = `
+local key = KEYS[1]
+local leaseMs = tonumber(ARGV[1])
+${SERVER_TIME_LUA}
+-- 1. Drop ended leases first, so that an active holder whose lease ended is added afresh.
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+
+-- 2. The wanted set, built by looping (unpack would overflow the Lua stack on long lists).
+local wanted = {}
+for i = 2, #ARGV do
+  wanted[ARGV[i]] = true
+end
+
+-- 3. Remove holders the application does not know.
+local removed = 0
+local members = redis.call('ZRANGE', key, 0, -1)
+for _, holder in ipairs(members) do
+  if wanted[holder] then
+    wanted[holder] = 'kept'
+  else
+    redis.call('ZREM', key, holder)
+    removed = removed + 1
+  end
+end
+
+-- 4. Add the active holders the gate lost.
+local added = 0
+local expiresAt = now + leaseMs
+for holder, state in pairs(wanted) do
+  if state == true then
+    redis.call('ZADD', key, expiresAt, holder)
+    added = added + 1
+  end
+end
+
+-- 5. The key must live as long as its longest lease (kept leases may be longer than new ones).
+local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+if last[2] then
+  redis.call('PEXPIREAT', key, last[2])
+end
+
+return { added, removed, redis.call('ZCARD', key) }
+`;
