@@ -10,6 +10,7 @@ import { QueueGate } from '../core/queue-gate';
 import type { GateStoreHandle } from './create-gate-store';
 import { QUEUE_GATE_OPTIONS, QUEUE_GATE_STORE_HANDLE } from './queue-gate.constants';
 import type { QueueGateModuleOptions } from './queue-gate.options';
+import type { RequestSlot } from './request-slot';
 
 /** Default bound on shutdown's delivery of queued releases, in ms. */
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -25,6 +26,9 @@ export class QueueGateService
   extends QueueGate
   implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
 {
+  /** Slots of `release: 'response'` requests still streaming, released at shutdown. */
+  private readonly responseSlots = new Set<RequestSlot>();
+
   constructor(
     @Inject(QUEUE_GATE_STORE_HANDLE) private readonly handle: GateStoreHandle,
     @Inject(QUEUE_GATE_OPTIONS) private readonly options: QueueGateModuleOptions,
@@ -44,7 +48,20 @@ export class QueueGateService
     }
   }
 
+  /** @internal Registers a streaming request's slot for release at shutdown. */
+  trackResponseSlot(slot: RequestSlot): void {
+    this.responseSlots.add(slot);
+  }
+
+  /** @internal */
+  untrackResponseSlot(slot: RequestSlot): void {
+    this.responseSlots.delete(slot);
+  }
+
   async beforeApplicationShutdown(): Promise<void> {
+    // Streams still open at shutdown will never end well; their slots go back first, so that
+    // a release that fails joins the queue flushed next.
+    await Promise.all([...this.responseSlots].map((slot) => slot.release()));
     await this.close(this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
   }
 

@@ -1,0 +1,15 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { GateSlotInfo } from './gate-slot';
+import { REQUEST_SLOT, type RequestSlot } from './request-slot';
+
+/**
+ * Injects the request's {@link GateSlotInfo} (model, taskId, expiresAt, used, limit, tracked)
+ * into a handler parameter, so the task can be stored with its slot. Undefined on routes
+ * without `@QueueLimited`.
+ */
+export const GateSlot = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): GateSlotInfo | undefined => {
+    const request = context.switchToHttp().getRequest<Record<PropertyKey, unknown>>();
+    return (request?.[REQUEST_SLOT] as RequestSlot | undefined)?.slot;
+  },
+);

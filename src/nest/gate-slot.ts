@@ -1,0 +1,19 @@
+import type { GateLimit } from '../core/limit-source';
+
+/** The slot a `@QueueLimited` request holds, as seen by its handler through `@GateSlot()`. */
+export interface GateSlotInfo {
+  model: string;
+  /** The holder id: store it with the task, and release with it when the task ends. */
+  taskId: string;
+  /** Lease end in ms since the epoch (Redis server clock); null when untracked. */
+  expiresAt: number | null;
+  /** Live holders of the gate after this request was admitted. */
+  used: number;
+  /** The limit applied; null when unlimited. */
+  limit: GateLimit;
+  /**
+   * False when the gate could not be reached and `failOpen` admitted the request without a
+   * slot: there is nothing to release.
+   */
+  tracked: boolean;
+}

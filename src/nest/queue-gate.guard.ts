@@ -1,0 +1,216 @@
+import {
+  BadRequestException,
+  type CanActivate,
+  type ExecutionContext,
+  Inject,
+  Injectable,
+  Logger,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import { GateUnavailableError } from '../core/errors/gate-unavailable.error';
+import { InvalidModelNameError } from '../core/errors/invalid-model-name.error';
+import type { AcquireResult } from '../core/gate-results';
+import { assertModelName, assertTaskId } from '../core/validation';
+import type { GateSlotInfo } from './gate-slot';
+import { QUEUE_GATE_OPTIONS } from './queue-gate.constants';
+import { QueueGateFullException } from './queue-gate-full.exception';
+import { QueueGateUnavailableException } from './queue-gate-unavailable.exception';
+import type { QueueGateModuleOptions, QueueLimitedOptions } from './queue-gate.options';
+import { QueueGateService } from './queue-gate.service';
+import {
+  type QueueLimitedMetadata,
+  QUEUE_LIMITED_METADATA,
+  SKIP_QUEUE_GATE_METADATA,
+} from './queue-limited.metadata';
+import { rateLimitHeaders } from './rate-limit-headers';
+import { REQUEST_SLOT, RequestSlot } from './request-slot';
+
+/** The request and response a guard works on, whatever the transport. */
+export interface GateHttpPair {
+  request: Record<PropertyKey, any>;
+  response: any;
+}
+
+/**
+ * Takes the slot of a `@QueueLimited` route before the handler runs, or answers 429 (full),
+ * 503 (gate unreachable, fail-closed) or 400 (no valid model). It runs where `@QueueLimited`
+ * puts it: after global guards and the guards declared before it.
+ *
+ * Transport access lives in small protected methods (`getHttpPair`, `setHeader`,
+ * `onResponseEnd`), so a GraphQL or WebSocket variant overrides those and nothing else.
+ */
+@Injectable()
+export class QueueGateGuard implements CanActivate {
+  protected readonly logger = new Logger('QueueGate');
+  private inOutage = false;
+
+  constructor(
+    protected readonly reflector: Reflector,
+    protected readonly gate: QueueGateService,
+    @Inject(QUEUE_GATE_OPTIONS) protected readonly moduleOptions: QueueGateModuleOptions,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(SKIP_QUEUE_GATE_METADATA, targets)) return true;
+    const [onHandler, onClass] = targets.map((target) =>
+      this.reflector.get<QueueLimitedMetadata | undefined>(QUEUE_LIMITED_METADATA, target),
+    );
+    const model = onHandler?.model ?? onClass?.model;
+    if (model === undefined) return true;
+    const { request, response } = this.getHttpPair(context);
+    // @QueueLimited on both class and method runs this guard twice; one slot per request.
+    if (request[REQUEST_SLOT] !== undefined) return true;
+
+    const options: QueueLimitedOptions = {
+      ...this.moduleOptions.queueLimited,
+      ...onClass?.options,
+      ...onHandler?.options,
+    };
+    const name = await this.resolveModel(model, context);
+    const taskId = options.taskId ? await options.taskId(context) : randomUUID();
+    assertTaskId(taskId);
+
+    let result: AcquireResult;
+    try {
+      result = await this.gate.acquire(name, {
+        taskId,
+        limit: options.limit,
+        expectedSeconds: options.expectedSeconds,
+      });
+    } catch (error) {
+      if (!(error instanceof GateUnavailableError)) throw error;
+      return this.whenUnavailable(request, response, name, taskId, options, error);
+    }
+    this.noteRecovery();
+    const headers = options.headers !== false && result.limit !== null;
+    if (headers) this.setRateLimitHeaders(response, name, result.limit!, result.used);
+    if (!result.acquired) {
+      this.setHeader(response, 'Retry-After', String(retryAfter(options)));
+      throw new QueueGateFullException(name, result.limit!);
+    }
+    this.attach(request, response, options, {
+      model: name,
+      taskId,
+      expiresAt: result.expiresAt,
+      used: result.used,
+      limit: result.limit,
+      tracked: true,
+    });
+    return true;
+  }
+
+  /** The request and response of an HTTP context (Express or Fastify). */
+  protected getHttpPair(context: ExecutionContext): GateHttpPair {
+    const http = context.switchToHttp();
+    return { request: http.getRequest(), response: http.getResponse() };
+  }
+
+  /** Sets a response header; `header()` exists on Express and Fastify responses alike. */
+  protected setHeader(response: any, name: string, value: string): void {
+    if (typeof response.header === 'function') response.header(name, value);
+    else response.setHeader(name, value);
+  }
+
+  /**
+   * Calls `listener` once when the response ends: `finished` when it was fully delivered
+   * (false when the client went away first), with its status code.
+   */
+  protected onResponseEnd(
+    response: any,
+    listener: (finished: boolean, statusCode: number) => void,
+  ): void {
+    const raw = response.raw ?? response;
+    raw.once('close', () => listener(raw.writableFinished === true, raw.statusCode));
+  }
+
+  private async resolveModel(
+    model: NonNullable<QueueLimitedMetadata['model']>,
+    context: ExecutionContext,
+  ): Promise<string> {
+    let name: unknown;
+    try {
+      name = typeof model === 'function' ? await model(context) : model;
+      assertModelName(name);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new BadRequestException(
+        error instanceof InvalidModelNameError
+          ? `The request does not name a valid model: ${detail}`
+          : `The model of this request could not be resolved: ${detail}`,
+      );
+    }
+    return name;
+  }
+
+  private whenUnavailable(
+    request: GateHttpPair['request'],
+    response: any,
+    model: string,
+    taskId: string,
+    options: QueueLimitedOptions,
+    error: GateUnavailableError,
+  ): boolean {
+    if (!options.failOpen) {
+      this.setHeader(response, 'Retry-After', String(retryAfter(options)));
+      throw new QueueGateUnavailableException(model, error);
+    }
+    if (!this.inOutage) {
+      this.inOutage = true;
+      this.logger.warn(
+        `${error.message} Admitting requests untracked (failOpen) until it is back.`,
+      );
+    }
+    const untracked: GateSlotInfo = {
+      model,
+      taskId,
+      expiresAt: null,
+      used: 0,
+      limit: null,
+      tracked: false,
+    };
+    request[REQUEST_SLOT] = new RequestSlot(untracked, 'response', NOTHING_TO_RELEASE);
+    return true;
+  }
+
+  private noteRecovery(): void {
+    if (!this.inOutage) return;
+    this.inOutage = false;
+    this.logger.log('Queue gate reachable again; failOpen admissions are tracked again.');
+  }
+
+  private setRateLimitHeaders(response: any, model: string, limit: number, used: number): void {
+    for (const [name, value] of Object.entries(rateLimitHeaders(model, limit, used))) {
+      this.setHeader(response, name, value);
+    }
+  }
+
+  private attach(
+    request: GateHttpPair['request'],
+    response: any,
+    options: QueueLimitedOptions,
+    slot: GateSlotInfo,
+  ): void {
+    const mode = options.release ?? 'event';
+    // A streaming response may outlive its lease; keep it alive until the response ends.
+    const keeper =
+      mode === 'response'
+        ? this.gate.keepAlive(slot.model, slot.taskId, { expectedSeconds: options.expectedSeconds })
+        : undefined;
+    const requestSlot: RequestSlot = new RequestSlot(slot, mode, this.gate, keeper, () =>
+      this.gate.untrackResponseSlot(requestSlot),
+    );
+    if (mode === 'response') this.gate.trackResponseSlot(requestSlot);
+    request[REQUEST_SLOT] = requestSlot;
+    this.onResponseEnd(response, (finished, statusCode) =>
+      requestSlot.responseEnded(finished, statusCode),
+    );
+  }
+}
+
+const NOTHING_TO_RELEASE = { release: () => Promise.resolve(false) };
+
+function retryAfter(options: QueueLimitedOptions): number {
+  return Math.ceil(options.retryAfterSeconds ?? 1);
+}

@@ -1,0 +1,33 @@
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { catchError, from, mergeMap, type Observable, tap, throwError } from 'rxjs';
+import { REQUEST_SLOT, type RequestSlot } from './request-slot';
+
+/**
+ * The release half of `@QueueLimited`: notes that the handler succeeded, and gives the slot
+ * back at once when the handler, a pipe or a later interceptor fails — before the error is
+ * turned into a response, which then reaches the client unchanged.
+ */
+@Injectable()
+export class QueueGateInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const slot = this.getRequestSlot(context);
+    if (!slot) return next.handle();
+    return next.handle().pipe(
+      tap({ complete: () => slot.handlerSucceeded() }),
+      catchError((error: unknown) =>
+        from(slot.release()).pipe(mergeMap(() => throwError(() => error))),
+      ),
+    );
+  }
+
+  /** The slot the guard attached to the request; override for non-HTTP transports. */
+  protected getRequestSlot(context: ExecutionContext): RequestSlot | undefined {
+    const request = context.switchToHttp().getRequest<Record<PropertyKey, unknown>>();
+    return request?.[REQUEST_SLOT] as RequestSlot | undefined;
+  }
+}

@@ -1,0 +1,42 @@
+import { applyDecorators, SetMetadata, UseGuards, UseInterceptors } from '@nestjs/common';
+
+import { assertModelName } from '../core/validation';
+import { QueueGateGuard } from './queue-gate.guard';
+import { QueueGateInterceptor } from './queue-gate.interceptor';
+import type { QueueLimitedOptions } from './queue-gate.options';
+import {
+  type ModelSource,
+  type QueueLimitedMetadata,
+  QUEUE_LIMITED_METADATA,
+  SKIP_QUEUE_GATE_METADATA,
+} from './queue-limited.metadata';
+import { validateQueueLimitedOptions } from './validate-module-options';
+
+/**
+ * Puts a route (method) or every route of a controller (class) behind the model's gate: the
+ * slot is taken by a guard before the handler runs and given back by the rules of `release`.
+ * On both, the method's model wins and its options override the class's field by field.
+ *
+ * Guards run in declaration order after global guards: write `@QueueLimited` above (after)
+ * your authentication guards so unauthenticated requests never take a slot.
+ *
+ * Throws {@link InvalidModelNameError} or `InvalidQueueGateOptionsError` at decoration time.
+ */
+export function QueueLimited(
+  model: ModelSource,
+  options: QueueLimitedOptions = {},
+): ClassDecorator & MethodDecorator {
+  if (typeof model !== 'function') assertModelName(model);
+  validateQueueLimitedOptions(options, '@QueueLimited options');
+  const metadata: QueueLimitedMetadata = { model, options };
+  return applyDecorators(
+    SetMetadata(QUEUE_LIMITED_METADATA, metadata),
+    UseGuards(QueueGateGuard),
+    UseInterceptors(QueueGateInterceptor),
+  );
+}
+
+/** Exempts a route of a `@QueueLimited` controller from the gate. */
+export function SkipQueueGate(): ClassDecorator & MethodDecorator {
+  return SetMetadata(SKIP_QUEUE_GATE_METADATA, true);
+}
