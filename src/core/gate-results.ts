@@ -62,6 +62,16 @@ export interface GateHolderInfo {
   expiresAt: number;
 }
 
+/** Options of a reconcile. */
+export interface ReconcileOptions extends ExtendOptions {
+  /**
+   * When given, only these holders may be removed; holders missing from the active list but
+   * not named here stay. A periodic reconcile passes the holders it found unknown twice in a
+   * row, so that a slot taken after it read the database is never removed.
+   */
+  removable?: readonly string[];
+}
+
 /** The answer of a reconcile. */
 export interface ReconcileResult {
   model: string;

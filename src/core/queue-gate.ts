@@ -12,6 +12,7 @@ import type {
   GateHolderInfo,
   GateUsage,
   KeepAliveOptions,
+  ReconcileOptions,
   ReconcileResult,
 } from './gate-results';
 import { type KeepAliveHandle, LeaseKeepAlive } from './lease-keep-alive';
@@ -210,16 +211,19 @@ export class QueueGate {
   async reconcile(
     model: string,
     activeTaskIds: readonly string[],
-    options: ExtendOptions = {},
+    options: ReconcileOptions = {},
   ): Promise<ReconcileResult> {
     assertModelName(model);
-    if (!Array.isArray(activeTaskIds)) {
-      throw new InvalidArgumentError('activeTaskIds', activeTaskIds, 'it must be an array');
-    }
-    activeTaskIds.forEach((taskId) => assertTaskId(taskId));
+    assertTaskIds('activeTaskIds', activeTaskIds);
+    if (options.removable !== undefined) assertTaskIds('removable', options.removable);
     const leaseMs = this.leaseOf(options.expectedSeconds);
     const reply = await this.call(model, 'reconcile', () =>
-      this.store.reconcile({ gate: model, holders: activeTaskIds, leaseMs }),
+      this.store.reconcile({
+        gate: model,
+        holders: activeTaskIds,
+        leaseMs,
+        removable: options.removable,
+      }),
     );
     return { model, ...reply };
   }
@@ -281,6 +285,13 @@ export class QueueGate {
   private bounded<T>(work: Promise<T>): Promise<T> {
     return withDeadline(work, this.timeoutMs);
   }
+}
+
+function assertTaskIds(argument: string, taskIds: unknown): void {
+  if (!Array.isArray(taskIds)) {
+    throw new InvalidArgumentError(argument, taskIds, 'it must be an array of task ids');
+  }
+  taskIds.forEach((taskId) => assertTaskId(taskId));
 }
 
 function holderId(model: string, taskId: string): string {

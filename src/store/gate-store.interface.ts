@@ -82,6 +82,11 @@ export interface ReconcileRequest {
   holders: readonly string[];
   /** Lease given to holders that are added. */
   leaseMs: number;
+  /**
+   * When given, only these holders may be removed; other holders missing from `holders` stay.
+   * Lets a periodic reconcile spare holders admitted after it read the source of truth.
+   */
+  removable?: readonly string[];
 }
 
 export interface ReconcileReply {

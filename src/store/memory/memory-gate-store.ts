@@ -95,15 +95,16 @@ export class MemoryGateStore implements GateStore {
     return Promise.resolve({ holders, now });
   }
 
-  reconcile({ gate, holders, leaseMs }: ReconcileRequest): Promise<ReconcileReply> {
+  reconcile({ gate, holders, leaseMs, removable }: ReconcileRequest): Promise<ReconcileReply> {
     const now = this.clock();
     const slots = this.slotsOf(gate);
     this.reclaim(slots, now);
     const wanted = new Set(holders);
+    const mayRemove = removable && new Set(removable);
     let added = 0;
     let removed = 0;
     for (const holder of [...slots.keys()]) {
-      if (!wanted.has(holder)) {
+      if (!wanted.has(holder) && (!mayRemove || mayRemove.has(holder))) {
         slots.delete(holder);
         removed++;
       }

@@ -13,7 +13,12 @@ export interface GateScriptCommands {
   queueGateExtend(key: string, holder: string, leaseMs: number): Promise<number[]>;
   queueGateUsage(key: string): Promise<number[]>;
   queueGateHolders(key: string): Promise<[number, string[]]>;
-  queueGateReconcile(key: string, leaseMs: number, ...holders: string[]): Promise<number[]>;
+  queueGateReconcile(
+    key: string,
+    leaseMs: number,
+    activeCount: number,
+    ...activeThenRemovable: string[]
+  ): Promise<number[]>;
 }
 
 /** A client that carries the gate's commands. */

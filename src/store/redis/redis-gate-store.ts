@@ -73,8 +73,19 @@ export class RedisGateStore implements GateStore {
     return { holders, now };
   }
 
-  async reconcile({ gate, holders, leaseMs }: ReconcileRequest): Promise<ReconcileReply> {
-    const reply = await this.client.queueGateReconcile(this.keyOf(gate), leaseMs, ...holders);
+  async reconcile({
+    gate,
+    holders,
+    leaseMs,
+    removable,
+  }: ReconcileRequest): Promise<ReconcileReply> {
+    const reply = await this.client.queueGateReconcile(
+      this.keyOf(gate),
+      leaseMs,
+      holders.length,
+      ...holders,
+      ...(removable ? ['listed', ...removable] : ['all']),
+    );
     const [added, removed, used] = reply;
     return { added, removed, used };
   }
