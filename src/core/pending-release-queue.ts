@@ -36,6 +36,7 @@ export class PendingReleaseQueue {
   private draining: Promise<void> | undefined;
   private failedRounds = 0;
   private dropped = 0;
+  private closed = false;
 
   constructor(
     private readonly send: (gate: string, holder: string) => Promise<unknown>,
@@ -90,11 +91,13 @@ export class PendingReleaseQueue {
 
   /** Stops retrying; queued releases stay queued (their leases still end). */
   close(): void {
+    // A round still in flight would otherwise arm a new timer when it ends.
+    this.closed = true;
     this.clearTimer();
   }
 
   private schedule(): void {
-    if (this.timer || this.draining || this.entries.size === 0) return;
+    if (this.closed || this.timer || this.draining || this.entries.size === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.drain().then(() => this.schedule());

@@ -1,0 +1,347 @@
+import { RecordingLogger, sleep, waitFor } from '../../test/support/recording-logger';
+import {
+  DEFAULT_PENDING_RELEASE_OPTIONS,
+  PendingReleaseQueue,
+  type PendingReleaseOptions,
+} from './pending-release-queue';
+
+/** A `send` that fails its first `failures` calls, then succeeds; it records every call. */
+function flakySend(failures: number) {
+  const calls: { gate: string; holder: string; at: number }[] = [];
+  let left = failures;
+  const send = (gate: string, holder: string) => {
+    calls.push({ gate, holder, at: Date.now() });
+    if (left > 0) {
+      left--;
+      return Promise.reject(new Error('store unreachable'));
+    }
+    return Promise.resolve({ released: true });
+  };
+  return { send, calls };
+}
+
+const FAST: PendingReleaseOptions = { maxSize: 100, initialDelayMs: 2, maxDelayMs: 10 };
+
+function queueWith(
+  send: (gate: string, holder: string) => Promise<unknown>,
+  options: Partial<PendingReleaseOptions> = {},
+) {
+  const logger = new RecordingLogger();
+  const queue = new PendingReleaseQueue(send, { ...FAST, ...options }, logger);
+  return { queue, logger };
+}
+
+describe('PendingReleaseQueue', () => {
+  it('has the documented defaults', () => {
+    expect(DEFAULT_PENDING_RELEASE_OPTIONS).toEqual({
+      maxSize: 10_000,
+      initialDelayMs: 100,
+      maxDelayMs: 5_000,
+    });
+  });
+
+  describe('retrying', () => {
+    it('retries a release until a flaky send succeeds, then forgets it', async () => {
+      const { send, calls } = flakySend(3);
+      const { queue, logger } = queueWith(send);
+      queue.add('flux', 'task-1', new Error('ECONNREFUSED'));
+      expect(queue.size).toBe(1);
+
+      await waitFor(() => queue.size === 0, 2_000, 'the release landing');
+      expect(calls).toHaveLength(4);
+      expect(calls.every((call) => call.gate === 'flux' && call.holder === 'task-1')).toBe(true);
+      expect(logger.logs).toEqual(['1 queued gate release(s) landed.']);
+
+      // Landed means done: nothing is sent again.
+      await sleep(40);
+      expect(calls).toHaveLength(4);
+    });
+
+    it('makes the loss visible with one warning naming the gate, the holder and the cause', () => {
+      const { queue, logger } = queueWith(() => new Promise(() => {}), { initialDelayMs: 60_000 });
+      queue.add('flux', 'task-1', new Error('ECONNREFUSED'));
+      queue.add('flux', 'task-2', new Error('ECONNREFUSED'));
+      expect(logger.warnings).toHaveLength(1);
+      expect(logger.warnings[0]).toContain('"flux"');
+      expect(logger.warnings[0]).toContain('"task-1"');
+      expect(logger.warnings[0]).toContain('ECONNREFUSED');
+      queue.close();
+    });
+
+    it('retries only the releases that failed in a round', async () => {
+      const attempts = new Map<string, number>();
+      const send = (_gate: string, holder: string) => {
+        attempts.set(holder, (attempts.get(holder) ?? 0) + 1);
+        // "b" fails twice; the others land at once.
+        return holder === 'b' && attempts.get(holder)! <= 2
+          ? Promise.reject(new Error('timeout'))
+          : Promise.resolve();
+      };
+      const { queue } = queueWith(send);
+      for (const holder of ['a', 'b', 'c']) queue.add('m', holder, 'down');
+
+      await waitFor(() => queue.size === 0, 2_000, 'all releases landing');
+      expect(attempts.get('a')).toBe(1);
+      expect(attempts.get('c')).toBe(1);
+      expect(attempts.get('b')).toBe(3);
+    });
+
+    it('delivers more releases than one batch', async () => {
+      const { send, calls } = flakySend(0);
+      const { queue, logger } = queueWith(send);
+      for (let i = 0; i < 70; i++) queue.add('m', `t${i}`, 'down');
+
+      await waitFor(() => queue.size === 0, 2_000, 'all releases landing');
+      expect(new Set(calls.map((call) => call.holder)).size).toBe(70);
+      expect(logger.logs).toEqual(['70 queued gate release(s) landed.']);
+    });
+  });
+
+  describe('backoff', () => {
+    afterEach(() => {
+      jest.useRealTimers();
+      jest.restoreAllMocks();
+    });
+
+    /** Gaps between successive send calls, under fake timers, for a send that always fails. */
+    async function gapsWithRandom(random: number, rounds: number, options: PendingReleaseOptions) {
+      jest.useFakeTimers();
+      jest.spyOn(Math, 'random').mockReturnValue(random);
+      const times: number[] = [];
+      const start = Date.now();
+      const queue = new PendingReleaseQueue(
+        () => {
+          times.push(Date.now() - start);
+          return Promise.reject(new Error('down'));
+        },
+        options,
+        new RecordingLogger(),
+      );
+      queue.add('m', 't', 'down');
+      while (times.length < rounds) await jest.advanceTimersByTimeAsync(1);
+      queue.close();
+      return times.map((time, i) => time - (i === 0 ? 0 : times[i - 1]));
+    }
+
+    it('doubles the delay after every failed round, up to maxDelayMs', async () => {
+      const gaps = await gapsWithRandom(0.999999, 8, {
+        maxSize: 10,
+        initialDelayMs: 10,
+        maxDelayMs: 160,
+      });
+      expect(gaps).toEqual([10, 20, 40, 80, 160, 160, 160, 160]);
+    });
+
+    it('jitters each delay down to half its base', async () => {
+      const gaps = await gapsWithRandom(0, 6, { maxSize: 10, initialDelayMs: 10, maxDelayMs: 80 });
+      expect(gaps).toEqual([5, 10, 20, 40, 40, 40]);
+    });
+
+    it('starts over from initialDelayMs once a round succeeds', async () => {
+      jest.useFakeTimers();
+      jest.spyOn(Math, 'random').mockReturnValue(0.999999);
+      let fail = 3;
+      const times: number[] = [];
+      const queue = new PendingReleaseQueue(
+        () => {
+          times.push(Date.now());
+          return fail-- > 0 ? Promise.reject(new Error('down')) : Promise.resolve();
+        },
+        { maxSize: 10, initialDelayMs: 10, maxDelayMs: 1_000 },
+        new RecordingLogger(),
+      );
+      queue.add('m', 'first', 'down');
+      while (queue.size > 0) await jest.advanceTimersByTimeAsync(1);
+      expect(times).toHaveLength(4);
+
+      const addedAt = Date.now();
+      queue.add('m', 'second', 'down');
+      while (times.length < 5) await jest.advanceTimersByTimeAsync(1);
+      expect(times[4] - addedAt).toBe(10);
+      queue.close();
+    });
+  });
+
+  describe('deduplication', () => {
+    it('keeps one release per gate and holder', () => {
+      const { queue } = queueWith(() => new Promise(() => {}), { initialDelayMs: 60_000 });
+      queue.add('m', 'a', 'down');
+      queue.add('m', 'a', 'down again');
+      expect(queue.size).toBe(1);
+      queue.add('other', 'a', 'down');
+      queue.add('m', 'b', 'down');
+      expect(queue.size).toBe(3);
+      queue.close();
+    });
+
+    it('sends a duplicated release once per round', async () => {
+      const { send, calls } = flakySend(0);
+      const { queue } = queueWith(send);
+      queue.add('m', 'a', 'down');
+      queue.add('m', 'a', 'down');
+      await waitFor(() => queue.size === 0, 2_000, 'the release landing');
+      expect(calls).toHaveLength(1);
+    });
+
+    it('does not confuse a gate and holder that would join into the same text', () => {
+      const { queue } = queueWith(() => new Promise(() => {}), { initialDelayMs: 60_000 });
+      queue.add('a:b', 'c', 'down');
+      queue.add('a', 'b:c', 'down');
+      expect(queue.size).toBe(2);
+      queue.close();
+    });
+  });
+
+  describe('cancel', () => {
+    it('forgets a queued release so that it is never sent', async () => {
+      const { send, calls } = flakySend(0);
+      const { queue } = queueWith(send, { initialDelayMs: 20 });
+      queue.add('m', 'a', 'down');
+      queue.add('m', 'b', 'down');
+      expect(queue.cancel('m', 'a')).toBe(true);
+      expect(queue.size).toBe(1);
+
+      await waitFor(() => queue.size === 0, 2_000, 'the other release landing');
+      await sleep(30);
+      expect(calls.map((call) => call.holder)).toEqual(['b']);
+    });
+
+    it('answers false for a release that is not queued', () => {
+      const { queue } = queueWith(() => Promise.resolve());
+      expect(queue.cancel('m', 'never-queued')).toBe(false);
+      queue.add('m', 'a', 'down');
+      expect(queue.cancel('other-gate', 'a')).toBe(false);
+      expect(queue.size).toBe(1);
+      queue.close();
+    });
+  });
+
+  describe('bound', () => {
+    it('drops the oldest release past maxSize and logs an error naming it', async () => {
+      const sent: string[] = [];
+      let open = false;
+      const send = (_gate: string, holder: string) => {
+        if (!open) return Promise.reject(new Error('down'));
+        sent.push(holder);
+        return Promise.resolve();
+      };
+      const { queue, logger } = queueWith(send, { maxSize: 3 });
+      for (const holder of ['h1', 'h2', 'h3', 'h4', 'h5']) queue.add('flux', holder, 'down');
+
+      expect(queue.size).toBe(3);
+      expect(queue.droppedCount).toBe(2);
+      expect(logger.errors).toHaveLength(2);
+      expect(logger.errors[0]).toContain('"flux"');
+      expect(logger.errors[0]).toContain('"h1"');
+      expect(logger.errors[0]).toContain('(3)');
+      expect(logger.errors[1]).toContain('"h2"');
+
+      open = true;
+      await waitFor(() => queue.size === 0, 2_000, 'the kept releases landing');
+      expect(sent.sort()).toEqual(['h3', 'h4', 'h5']);
+      expect(queue.droppedCount).toBe(2);
+    });
+
+    it('counts a re-added holder as the newest, not the oldest', () => {
+      const { queue, logger } = queueWith(() => new Promise(() => {}), {
+        maxSize: 2,
+        initialDelayMs: 60_000,
+      });
+      queue.add('m', 'a', 'down');
+      queue.add('m', 'b', 'down');
+      queue.cancel('m', 'a');
+      queue.add('m', 'a', 'down');
+      queue.add('m', 'c', 'down');
+      expect(logger.errors).toHaveLength(1);
+      expect(logger.errors[0]).toContain('"b"');
+      queue.close();
+    });
+  });
+
+  describe('flush', () => {
+    it('delivers everything at once and returns 0 when the store answers', async () => {
+      const { send, calls } = flakySend(0);
+      // A long backoff proves flush does not wait for the scheduled retry.
+      const { queue } = queueWith(send, { initialDelayMs: 60_000, maxDelayMs: 60_000 });
+      queue.add('m', 'a', 'down');
+      queue.add('m', 'b', 'down');
+
+      const started = Date.now();
+      await expect(queue.flush(1_000)).resolves.toBe(0);
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(calls.map((call) => call.holder).sort()).toEqual(['a', 'b']);
+      expect(queue.size).toBe(0);
+    });
+
+    it('keeps retrying within the deadline', async () => {
+      const { send, calls } = flakySend(2);
+      const { queue } = queueWith(send, { initialDelayMs: 5, maxDelayMs: 5 });
+      queue.add('m', 'a', 'down');
+      await expect(queue.flush(2_000)).resolves.toBe(0);
+      expect(calls).toHaveLength(3);
+    });
+
+    it('returns how many are left when the deadline passes first', async () => {
+      const { queue } = queueWith(() => Promise.reject(new Error('down')), {
+        initialDelayMs: 5,
+        maxDelayMs: 10,
+      });
+      for (const holder of ['a', 'b', 'c']) queue.add('m', holder, 'down');
+
+      const started = Date.now();
+      await expect(queue.flush(80)).resolves.toBe(3);
+      const took = Date.now() - started;
+      expect(took).toBeGreaterThanOrEqual(70);
+      expect(took).toBeLessThan(1_000);
+      expect(queue.size).toBe(3);
+    });
+
+    it('returns 0 at once for an empty queue', async () => {
+      const send = jest.fn(() => Promise.resolve());
+      const { queue } = queueWith(send);
+      await expect(queue.flush(1_000)).resolves.toBe(0);
+      expect(send).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('close', () => {
+    it('stops the scheduled retries and keeps the releases queued', async () => {
+      const { send, calls } = flakySend(0);
+      const { queue } = queueWith(send, { initialDelayMs: 20 });
+      queue.add('m', 'a', 'down');
+      queue.close();
+      await sleep(60);
+      expect(calls).toHaveLength(0);
+      expect(queue.size).toBe(1);
+    });
+
+    it('does not start retrying again when a round in flight ends after close', async () => {
+      let calls = 0;
+      const send = () => {
+        calls++;
+        return sleep(30).then(() => Promise.reject(new Error('down')));
+      };
+      const { queue } = queueWith(send, { initialDelayMs: 5, maxDelayMs: 5 });
+      queue.add('m', 'a', 'down');
+      await waitFor(() => calls === 1, 1_000, 'the first retry starting');
+      queue.close();
+
+      await sleep(120);
+      expect(calls).toBe(1);
+      expect(queue.size).toBe(1);
+    });
+
+    it('keeps a release added after close queued without retrying it, until a flush', async () => {
+      const { send, calls } = flakySend(0);
+      const { queue } = queueWith(send, { initialDelayMs: 5 });
+      queue.close();
+      queue.add('m', 'late', 'down');
+      await sleep(40);
+      expect(calls).toHaveLength(0);
+      expect(queue.size).toBe(1);
+
+      await expect(queue.flush(500)).resolves.toBe(0);
+      expect(calls.map((call) => call.holder)).toEqual(['late']);
+    });
+  });
+});
