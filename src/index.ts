@@ -27,3 +27,6 @@ export { QueueGateInterceptor } from './nest/queue-gate.interceptor';
 export { QueueLimited, SkipQueueGate } from './nest/queue-limited.decorator';
 export type { ModelSource } from './nest/queue-limited.metadata';
 export { rateLimitHeaders } from './nest/rate-limit-headers';
+export type { LifecycleEmitter } from './nest/lifecycle-emitter';
+export { ScheduledReconciler } from './nest/scheduled-reconciler';
+export { TaskLifecycleListener } from './nest/task-lifecycle.listener';

@@ -2,6 +2,7 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { InvalidQueueGateOptionsError } from '../core/errors/invalid-options.error';
 import { GateStore } from '../store/gate-store.interface';
 import { createGateStore, type GateStoreHandle, NESTJS_REDIS } from './create-gate-store';
+import { eventEmitterProvider } from './event-emitter.provider';
 import { optionalRequire } from './optional-require';
 import { QUEUE_GATE_OPTIONS, QUEUE_GATE_STORE_HANDLE } from './queue-gate.constants';
 import type {
@@ -10,12 +11,16 @@ import type {
   QueueGateOptionsFactory,
 } from './queue-gate.options';
 import { QueueGateService } from './queue-gate.service';
+import { ScheduledReconciler } from './scheduled-reconciler';
+import { TaskLifecycleListener } from './task-lifecycle.listener';
 import { validateModuleOptions } from './validate-module-options';
 
 /**
  * The queue gate for a Nest application. `forRoot(options)` or `forRootAsync({ imports,
  * inject, useFactory | useClass | useExisting })`; both accept `isGlobal`. Provides and exports
- * {@link QueueGateService} and the {@link GateStore} token. Options are checked at boot.
+ * {@link QueueGateService} and the {@link GateStore} token. Options are checked at boot. With
+ * `@nestjs/event-emitter` present it also listens to the task lifecycle events, and with the
+ * `reconcile` option it rebuilds gates from the application's records on a schedule.
  */
 @Module({})
 export class QueueGateModule {
@@ -63,7 +68,10 @@ export class QueueGateModule {
           useFactory: (handle: GateStoreHandle) => handle.store,
           inject: [QUEUE_GATE_STORE_HANDLE],
         },
+        eventEmitterProvider(),
         QueueGateService,
+        TaskLifecycleListener,
+        ScheduledReconciler,
       ],
       exports: [QUEUE_GATE_OPTIONS, GateStore, QueueGateService],
     };

@@ -8,9 +8,16 @@ import {
 } from '@nestjs/common';
 import { QueueGate } from '../core/queue-gate';
 import type { GateStoreHandle } from './create-gate-store';
-import { QUEUE_GATE_OPTIONS, QUEUE_GATE_STORE_HANDLE } from './queue-gate.constants';
+import { eventNamesOf } from './event-names';
+import type { LifecycleEmitter } from './lifecycle-emitter';
+import {
+  QUEUE_GATE_EVENT_EMITTER,
+  QUEUE_GATE_OPTIONS,
+  QUEUE_GATE_STORE_HANDLE,
+} from './queue-gate.constants';
 import type { QueueGateModuleOptions } from './queue-gate.options';
 import type { RequestSlot } from './request-slot';
+import { TaskLifecycleEvent } from './task-lifecycle.events';
 
 /** Default bound on shutdown's delivery of queued releases, in ms. */
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -18,7 +25,8 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
 /**
  * The gate for providers, controllers and workers: `acquire`, `release`, `extend`,
  * `keepAlive`, `reacquire`, `usage`, `holders`, `reconcile`. See {@link QueueGate} for each
- * method's contract. On shutdown it delivers queued releases (bounded by `shutdownTimeoutMs`)
+ * method's contract. A keep-alive that finds its lease lost emits the `leaseLost` event when
+ * an event emitter is present. On shutdown it delivers queued releases (bounded by `shutdownTimeoutMs`)
  * and then closes the Redis client the module opened; a client you passed in stays open.
  */
 @Injectable()
@@ -32,8 +40,14 @@ export class QueueGateService
   constructor(
     @Inject(QUEUE_GATE_STORE_HANDLE) private readonly handle: GateStoreHandle,
     @Inject(QUEUE_GATE_OPTIONS) private readonly options: QueueGateModuleOptions,
+    @Inject(QUEUE_GATE_EVENT_EMITTER) emitter: LifecycleEmitter | null,
   ) {
-    super(handle.store, { ...options, logger: new Logger('QueueGate') });
+    super(handle.store, {
+      ...options,
+      logger: new Logger('QueueGate'),
+      onLeaseLost: (model, taskId) =>
+        emitter?.emit(eventNamesOf(options).leaseLost, new TaskLifecycleEvent(model, taskId)),
+    });
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,0 +1,107 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { LifecycleEmitter } from './lifecycle-emitter';
+import { QUEUE_GATE_EVENT_EMITTER, QUEUE_GATE_OPTIONS } from './queue-gate.constants';
+import type { QueueGateModuleOptions } from './queue-gate.options';
+import { QueueGateService } from './queue-gate.service';
+import { eventNamesOf } from './event-names';
+import { TaskLifecycleEvent } from './task-lifecycle.events';
+
+type Handler = (payload: unknown) => Promise<boolean>;
+
+/**
+ * Ties the gate to the task lifecycle: `succeeded`, `failed` and `cancelled` release the
+ * task's slot; `retrying` takes it again, or emits `retryDeferred` when the gate is full or
+ * unreachable so the application keeps the task failed and tries later. Each handler resolves
+ * to true when it did its job (read it with `emitAsync`) and never throws into the emitter.
+ * Subscribes at bootstrap, since the event names come from the options.
+ */
+@Injectable()
+export class TaskLifecycleListener implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('QueueGate');
+  private readonly subscriptions: [string, Handler][] = [];
+
+  constructor(
+    private readonly gate: QueueGateService,
+    @Inject(QUEUE_GATE_OPTIONS) private readonly options: QueueGateModuleOptions,
+    @Inject(QUEUE_GATE_EVENT_EMITTER) private readonly emitter: LifecycleEmitter | null,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.emitter) return;
+    const names = eventNamesOf(this.options);
+    const release = (event: string) => this.guarded(event, (task) => this.release(task));
+    this.subscribe(names.succeeded, release(names.succeeded));
+    this.subscribe(names.failed, release(names.failed));
+    this.subscribe(names.cancelled, release(names.cancelled));
+    this.subscribe(
+      names.retrying,
+      this.guarded(names.retrying, (task) => this.retry(task)),
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const [event, handler] of this.subscriptions.splice(0)) this.emitter?.off(event, handler);
+  }
+
+  private subscribe(event: string, handler: Handler): void {
+    this.emitter!.on(event, handler);
+    this.subscriptions.push([event, handler]);
+  }
+
+  private async release(task: TaskLifecycleEvent): Promise<boolean> {
+    await this.gate.release(task.model, task.taskId);
+    return true;
+  }
+
+  private async retry(task: TaskLifecycleEvent): Promise<boolean> {
+    let acquired = false;
+    try {
+      const result = await this.gate.reacquire(task.model, task.taskId, {
+        expectedSeconds: task.expectedSeconds,
+      });
+      acquired = result.acquired;
+    } finally {
+      if (!acquired) {
+        const deferred = new TaskLifecycleEvent(task.model, task.taskId, task.expectedSeconds);
+        this.emitter!.emit(eventNamesOf(this.options).retryDeferred, deferred);
+      }
+    }
+    return acquired;
+  }
+
+  /** Checks the payload and turns every failure into a log line and `false`. */
+  private guarded(event: string, work: (task: TaskLifecycleEvent) => Promise<boolean>): Handler {
+    return async (payload) => {
+      const task = asTask(payload);
+      if (!task) {
+        this.logger.error(
+          `Event "${event}" ignored: its payload must carry string model and taskId ` +
+            `(a TaskLifecycleEvent), got ${JSON.stringify(payload)}.`,
+        );
+        return false;
+      }
+      try {
+        return await work(task);
+      } catch (error) {
+        const cause = error instanceof Error ? error.message : String(error);
+        this.logger.error(
+          `Event "${event}" for task "${task.taskId}" on gate "${task.model}" failed: ${cause}`,
+        );
+        return false;
+      }
+    };
+  }
+}
+
+function asTask(payload: unknown): TaskLifecycleEvent | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const { model, taskId, expectedSeconds } = payload as Partial<TaskLifecycleEvent>;
+  if (typeof model !== 'string' || typeof taskId !== 'string') return undefined;
+  return new TaskLifecycleEvent(model, taskId, expectedSeconds);
+}
