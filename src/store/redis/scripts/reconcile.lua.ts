@@ -1,4 +1,4 @@
-import { SERVER_TIME_LUA } from './server-time.lua';
+import { KEY_GRACE_MS, SERVER_TIME_LUA } from './server-time.lua';
 
 /**
  * Replaces a gate's membership with the holders the application knows to be active (from its
@@ -60,10 +60,11 @@ for holder, state in pairs(wanted) do
   end
 end
 
--- 5. The key must live as long as its longest lease (kept leases may be longer than new ones).
+-- 5. The key must outlive its longest lease (kept leases may be longer than new ones), by the
+--    grace in which a later acquire still reports leases that ended as reclaimed.
 local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
 if last[2] then
-  redis.call('PEXPIREAT', key, last[2])
+  redis.call('PEXPIREAT', key, tonumber(last[2]) + ${KEY_GRACE_MS})
 end
 
 return { added, removed, redis.call('ZCARD', key) }
