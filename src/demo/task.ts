@@ -1,0 +1,14 @@
+/** States of a demo task, as in the original gateway: 0 queued, 1 running, 2 succeeded, 3 failed. */
+export type TaskState = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface Task {
+  id: string;
+  model: string;
+  state: TaskState;
+  attempts: number;
+  prompt: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Lease end of the task's gate slot, as given by the gate at creation. */
+  slotExpiresAt: number | null;
+}

@@ -1,0 +1,77 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DemoModule } from '../../src/demo/demo.module';
+import { DEMO_LIMITS, type DemoSettings } from '../../src/demo/demo.settings';
+import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
+
+/** The demo gateway as `npm start` runs it, on the Redis store, with quick tasks that all succeed. */
+describe('demo model gateway', () => {
+  const keyPrefix = uniquePrefix('demo');
+  let app: INestApplication;
+  let base: string;
+
+  beforeAll(async () => {
+    const settings: DemoSettings = {
+      redisUrl: testRedisUrl(),
+      keyPrefix,
+      limits: DEMO_LIMITS,
+      taskMs: [300, 400],
+      failureRate: 0,
+      maxAttempts: 1,
+      pollMs: 50,
+    };
+    app = await NestFactory.create(DemoModule.forRoot(settings), { logger: false });
+    await app.listen(0);
+    base = (await app.getUrl()).replace('[::1]', 'localhost');
+  });
+
+  afterAll(async () => {
+    await app.close();
+    const redis = newRedis();
+    await dropKeys(redis, keyPrefix);
+    await closeClient(redis);
+  });
+
+  const post = (model: string) =>
+    fetch(`${base}/v1/models/${model}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'a lighthouse at dusk' }),
+    });
+  const gates = async () =>
+    (await (await fetch(`${base}/v1/gates`)).json()) as { model: string; used: number }[];
+  const usedOf = async (model: string) => (await gates()).find((g) => g.model === model)!.used;
+
+  it('admits up to the model limit, rejects the rest, and frees slots as the worker ends tasks', async () => {
+    const limit = DEMO_LIMITS['video-large'];
+    const responses = await Promise.all(
+      Array.from({ length: limit + 3 }, () => post('video-large')),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 202)).toHaveLength(limit);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3);
+    expect(await usedOf('video-large')).toBe(limit);
+
+    const admitted = responses.find((r) => r.status === 202)!;
+    const { task } = (await admitted.json()) as { task: { id: string } };
+    const shown = (await (await fetch(`${base}/v1/tasks/${task.id}`)).json()) as { model: string };
+    expect(shown.model).toBe('video-large');
+
+    const deadline = Date.now() + 5_000;
+    while ((await usedOf('video-large')) > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await usedOf('video-large')).toBe(0);
+    const finished = (await (await fetch(`${base}/v1/tasks/${task.id}`)).json()) as {
+      state: string;
+    };
+    expect(finished.state).toBe('succeeded');
+    expect((await post('video-large')).status).toBe(202);
+  });
+
+  it('answers 400 for a model the gateway does not serve, without touching any gate', async () => {
+    const response = await post('no-such-model');
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toContain('unknown model');
+  });
+});
