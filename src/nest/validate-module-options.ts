@@ -6,6 +6,21 @@ import { QUEUE_GATE_EVENTS } from './task-lifecycle.events';
 
 type Check = (value: unknown) => string | undefined;
 
+const KNOWN_OPTIONS: readonly (keyof QueueGateModuleOptions)[] = [
+  'store',
+  'redis',
+  'keyPrefix',
+  'limits',
+  'defaultLimit',
+  'lease',
+  'commandTimeoutMs',
+  'pendingReleases',
+  'queueLimited',
+  'events',
+  'reconcile',
+  'shutdownTimeoutMs',
+];
+
 const positive: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'it must be a number > 0';
 const nonNegative: Check = (v) =>
@@ -21,6 +36,17 @@ const nonEmptyString: Check = (v) =>
 export function validateModuleOptions(options: unknown): asserts options is QueueGateModuleOptions {
   if (!isObject(options)) fail('options', options, 'the options must be an object');
   const o = options as QueueGateModuleOptions;
+  for (const key of Object.keys(o)) {
+    if (!KNOWN_OPTIONS.includes(key as keyof QueueGateModuleOptions)) {
+      fail(
+        key,
+        (o as Record<string, unknown>)[key],
+        key === 'isGlobal'
+          ? 'isGlobal belongs to forRoot() or to forRootAsync() itself, not to the options it makes'
+          : `unknown option; known: ${KNOWN_OPTIONS.join(', ')}`,
+      );
+    }
+  }
   const store = o.store;
   if (store !== undefined && store !== 'redis' && store !== 'memory' && !isGateStore(store)) {
     fail('store', store, "it must be 'redis', 'memory', or an object implementing GateStore");
