@@ -1,0 +1,50 @@
+import { Redis } from 'ioredis';
+import { gateKey } from '../../src/core/gate-key';
+import { checkGate } from './strictness-checker';
+import { naiveGate, strictGate } from './strictness-gates';
+import {
+  counterKey,
+  type ChildMessage,
+  type ParentMessage,
+  type StrictnessJob,
+  type StrictnessResult,
+} from './strictness-protocol';
+
+/*
+ * One application instance of the strictness test, run in its own process through the bootstrap
+ * of strictness-register.ts, which lets it run the TypeScript sources. It waits for a job, runs
+ * the checker with its own Redis connection, and reports what it saw.
+ */
+
+function send(message: ChildMessage): void {
+  process.send?.(message);
+}
+
+async function run(job: StrictnessJob): Promise<StrictnessResult> {
+  const client = new Redis(job.redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    const gate =
+      job.gate === 'strict'
+        ? strictGate(client, job.prefix, job.model, job.limit)
+        : naiveGate(client, gateKey(job.prefix, job.model), job.limit);
+    return await checkGate(gate, client, counterKey(job.prefix), job);
+  } finally {
+    await client.quit();
+  }
+}
+
+process.on('message', (message: ParentMessage) => {
+  if (message.type === 'stop') {
+    process.disconnect();
+    return;
+  }
+  run(message.job).then(
+    (result) => send({ type: 'result', result }),
+    (error) => send({ type: 'failed', error: String(error) }),
+  );
+});
+
+// Without the parent there is nobody to report to.
+process.on('disconnect', () => process.exit(0));
+
+send({ type: 'ready' });
