@@ -1,0 +1,286 @@
+import type { INestApplication, LoggerService, Provider, Type } from '@nestjs/common';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import type { AddressInfo } from 'node:net';
+import { QueueGateModule, QueueGateService, type QueueGateModuleOptions } from '../../src';
+import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from './test-redis';
+
+/** The HTTP platforms every e2e suite runs on. */
+export type Platform = 'express' | 'fastify';
+export const PLATFORMS: readonly Platform[] = ['express', 'fastify'];
+
+/** One log line written through Nest's logger while an app ran. */
+export interface LogLine {
+  level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
+  message: string;
+  context?: string;
+}
+
+/**
+ * Keeps what the app logs instead of printing it: the suites stay quiet, and a test can check
+ * what the gate told the operator (a warning once per outage, for example).
+ */
+export class CapturedLogger implements LoggerService {
+  readonly lines: LogLine[] = [];
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.keep('log', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.keep('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.keep('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.keep('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.keep('verbose', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.keep('fatal', message, rest);
+  }
+
+  /** Lines of `level` from the gate's own logger. */
+  fromGate(level: LogLine['level']): string[] {
+    return this.lines
+      .filter((line) => line.level === level && line.context === 'QueueGate')
+      .map((line) => line.message);
+  }
+
+  private keep(level: LogLine['level'], message: unknown, rest: unknown[]): void {
+    // Nest passes the logger's context as the last argument.
+    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    const text = message instanceof Error ? message.message : String(message);
+    this.lines.push({ level, message: text, context });
+  }
+}
+
+/** What {@link startHttpApp} builds. */
+export interface HttpAppOptions {
+  controllers: Type[];
+  providers?: Provider[];
+  /** Module options on top of the Redis store at `redisUrl` and a fresh key prefix. */
+  gate?: Omit<QueueGateModuleOptions, 'keyPrefix'>;
+  /** Redis of the gate; the run's shared test Redis by default. */
+  redisUrl?: string;
+  /** Runs after the app is created and before it listens: global guards, pipes, ... */
+  configure?: (app: INestApplication) => void;
+}
+
+/** A Nest application listening on a free local port, with its gate. */
+export interface HttpApp {
+  readonly platform: Platform;
+  readonly app: INestApplication;
+  /** Base URL, without a trailing slash. */
+  readonly url: string;
+  readonly keyPrefix: string;
+  readonly gate: QueueGateService;
+  readonly logger: CapturedLogger;
+  /** Closes the app, then deletes the keys under its prefix (and only those). */
+  close(): Promise<void>;
+}
+
+/** Builds, starts and returns an app on `platform` backed by the real Redis store. */
+export async function startHttpApp(platform: Platform, options: HttpAppOptions): Promise<HttpApp> {
+  const redisUrl = options.redisUrl ?? testRedisUrl();
+  const keyPrefix = uniquePrefix(`e2e-${platform}`);
+  const logger = new CapturedLogger();
+  const moduleRef = await Test.createTestingModule({
+    imports: [QueueGateModule.forRoot({ redis: { url: redisUrl }, ...options.gate, keyPrefix })],
+    controllers: options.controllers,
+    providers: options.providers ?? [],
+  })
+    .setLogger(logger)
+    .compile();
+  // A client may leave a kept-alive connection open (fetch opens a spare one when a request is
+  // aborted); close must not wait for the client to time it out.
+  const adapter =
+    platform === 'express'
+      ? new ExpressAdapter()
+      : new FastifyAdapter({ forceCloseConnections: true });
+  const app = moduleRef.createNestApplication(adapter, { logger, forceCloseConnections: true });
+  options.configure?.(app);
+  try {
+    await app.listen(0, '127.0.0.1');
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return {
+    platform,
+    app,
+    url: `http://127.0.0.1:${port}`,
+    keyPrefix,
+    gate: app.get(QueueGateService),
+    logger,
+    close: async () => {
+      try {
+        await app.close();
+      } finally {
+        const client = newRedis(redisUrl);
+        try {
+          await dropKeys(client, keyPrefix);
+        } finally {
+          await closeClient(client);
+        }
+      }
+    },
+  };
+}
+
+/** A response read to its end. `json` is the parsed body when it is JSON. */
+export interface HttpReply {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+/** Sends a request and reads the whole response. A body is sent as JSON. */
+export async function request(
+  method: string,
+  url: string,
+  options: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<HttpReply> {
+  const headers: Record<string, string> = { ...options.headers };
+  // Fastify refuses an empty body declared as JSON, so the type goes only with a body.
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    signal: options.signal,
+  });
+  const text = await response.text();
+  let json: unknown;
+  if (response.headers.get('content-type')?.includes('application/json')) json = JSON.parse(text);
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+export const post = (url: string, body?: unknown, headers?: Record<string, string>) =>
+  request('POST', url, { body, headers });
+
+export const get = (url: string, headers?: Record<string, string>) =>
+  request('GET', url, { headers });
+
+/** One server-sent event: its `data` parsed as JSON when it is JSON. */
+export interface ServerEvent {
+  type?: string;
+  data: any;
+}
+
+/** An open `text/event-stream` response, read event by event. */
+export interface EventStream {
+  readonly status: number;
+  readonly headers: Headers;
+  /** The next event, or undefined when the stream ended. */
+  next(): Promise<ServerEvent | undefined>;
+  /** Every event until the stream ends. */
+  rest(): Promise<ServerEvent[]>;
+  /** Drops the connection, as a client that goes away mid-stream. */
+  disconnect(): void;
+}
+
+/**
+ * Opens a stream. Resolves once the response head arrives; a refused stream (429) is returned
+ * as a plain {@link HttpReply} instead.
+ */
+export async function openEventStream(url: string): Promise<EventStream | HttpReply> {
+  const controller = new AbortController();
+  const response = await fetch(url, {
+    headers: { accept: 'text/event-stream' },
+    signal: controller.signal,
+  });
+  if (!response.headers.get('content-type')?.includes('text/event-stream')) {
+    const text = await response.text();
+    const json = response.headers.get('content-type')?.includes('application/json')
+      ? JSON.parse(text)
+      : undefined;
+    return { status: response.status, headers: response.headers, text, json };
+  }
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let done = false;
+  const next = async (): Promise<ServerEvent | undefined> => {
+    for (;;) {
+      const match = /\r?\n\r?\n/.exec(buffer);
+      if (match) {
+        const block = buffer.slice(0, match.index);
+        buffer = buffer.slice(match.index + match[0].length);
+        const event = parseEvent(block);
+        if (event) return event;
+        continue;
+      }
+      if (done) return undefined;
+      const chunk = await reader.read();
+      if (chunk.done) done = true;
+      else buffer += decoder.decode(chunk.value, { stream: true });
+    }
+  };
+  return {
+    status: response.status,
+    headers: response.headers,
+    next,
+    rest: async () => {
+      const events: ServerEvent[] = [];
+      for (let event = await next(); event; event = await next()) events.push(event);
+      return events;
+    },
+    disconnect: () => controller.abort(),
+  };
+}
+
+export function isEventStream(value: EventStream | HttpReply): value is EventStream {
+  return 'next' in value;
+}
+
+function parseEvent(block: string): ServerEvent | undefined {
+  let type: string | undefined;
+  const data: string[] = [];
+  for (const line of block.split(/\r?\n/)) {
+    if (line.startsWith('event:')) type = line.slice(6).trim();
+    else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+  }
+  // Blocks without data are the stream's opening newline or keep-alive comments.
+  if (data.length === 0) return undefined;
+  const text = data.join('\n');
+  try {
+    return { type, data: JSON.parse(text) };
+  } catch {
+    return { type, data: text };
+  }
+}
+
+/**
+ * Retries `check` until it stops throwing, then returns its result; rethrows its last error
+ * after `timeoutMs`. For state that changes after the response, such as a release on close.
+ */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  { timeoutMs = 5_000, everyMs = 20 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await sleep(everyMs);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The r= value of a `RateLimit` header, or undefined when absent. */
+export function remaining(headers: Headers): number | undefined {
+  const match = /;r=(\d+)/.exec(headers.get('ratelimit') ?? '');
+  return match ? Number(match[1]) : undefined;
+}
