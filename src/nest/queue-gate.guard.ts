@@ -122,7 +122,19 @@ export class QueueGateGuard implements CanActivate {
     listener: (finished: boolean, statusCode: number) => void,
   ): void {
     const raw = response.raw ?? response;
-    raw.once('close', () => listener(raw.writableFinished === true, raw.statusCode));
+    // The client may have left while the slot was being taken: 'close' was already emitted and
+    // will not come again.
+    if (raw.destroyed === true) {
+      listener(false, raw.statusCode);
+      return;
+    }
+    const socket = raw.socket;
+    raw.once('close', () => {
+      // Node reports a response finished even when the client reset the connection while its
+      // body was still being sent; the socket's error tells that it was not delivered.
+      const finished = raw.writableFinished === true && !socket?.errored;
+      listener(finished, raw.statusCode);
+    });
   }
 
   private async resolveModel(

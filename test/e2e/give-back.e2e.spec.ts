@@ -1,22 +1,29 @@
 import {
+  type ArgumentsHost,
   Body,
   type CallHandler,
+  Catch,
   type CanActivate,
   Controller,
   type ExecutionContext,
   ForbiddenException,
   HttpException,
+  Inject,
   Injectable,
   type NestInterceptor,
   Post,
+  Res,
   UnauthorizedException,
+  UseFilters,
   UseGuards,
   UseInterceptors,
   UsePipes,
   ValidationPipe,
 } from '@nestjs/common';
+import { BaseExceptionFilter } from '@nestjs/core';
 import { IsInt, IsString, Min } from 'class-validator';
 import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { map } from 'rxjs';
 import { GateSlot, type GateSlotInfo, QueueGateService, QueueLimited } from '../../src';
 import {
@@ -32,19 +39,38 @@ import {
 /** What the routes and guards saw, reset before each test. */
 const probe = {
   laterGuardSawUsed: [] as number[],
+  /** Usage of the failed route's gate when the exception filter began to answer. */
+  usageAtFilter: [] as number[],
   handlerRuns: 0,
   taskIdsMade: 0,
   /** Resolved by the slow handler once it runs; it then waits for `finishSlow`. */
   slowStarted: undefined as undefined | (() => void),
   finishSlow: undefined as undefined | (() => void),
+  /** Set while a model resolver waits: call it to let the resolver answer. */
+  resolveModel: undefined as undefined | (() => void),
+  resolving: undefined as undefined | (() => void),
 };
 
 function resetProbe(): void {
   probe.laterGuardSawUsed = [];
+  probe.usageAtFilter = [];
   probe.handlerRuns = 0;
   probe.taskIdsMade = 0;
   probe.slowStarted = undefined;
   probe.finishSlow = undefined;
+  probe.resolveModel = undefined;
+  probe.resolving = undefined;
+}
+
+/** A model resolver that answers `model` only when the test says so. */
+function heldModel(model: string) {
+  return async () => {
+    await new Promise<void>((resolve) => {
+      probe.resolveModel = resolve;
+      probe.resolving?.();
+    });
+    return model;
+  };
 }
 
 const countedTaskId = () => {
@@ -100,6 +126,24 @@ class BreakingInterceptor implements NestInterceptor {
   }
 }
 
+/**
+ * Nest's own error answer, after noting how many slots the route's gate held at that moment:
+ * the release must come before the error is turned into a response, not when it ends.
+ */
+@Catch()
+class UsageAtFilter extends BaseExceptionFilter {
+  @Inject(QueueGateService) private readonly gate!: QueueGateService;
+
+  override catch(exception: unknown, host: ArgumentsHost): void {
+    const { url } = host.switchToHttp().getRequest<{ url: string }>();
+    const model = url.split('?')[0].split('/').pop()!;
+    void this.gate
+      .usage(model)
+      .then(({ used }) => probe.usageAtFilter.push(used))
+      .finally(() => super.catch(exception, host));
+  }
+}
+
 class CreateTaskDto {
   @IsString()
   prompt!: string;
@@ -110,6 +154,7 @@ class CreateTaskDto {
 }
 
 @Controller('back')
+@UseFilters(UsageAtFilter)
 class GiveBackController {
   @Post('throws')
   @QueueLimited('throws', { limit: 2 })
@@ -149,6 +194,36 @@ class GiveBackController {
   interceptor() {
     probe.handlerRuns++;
     return { produced: true };
+  }
+
+  @Post('error-status')
+  @QueueLimited('error-status', { limit: 2 })
+  errorStatus(@Res({ passthrough: true }) response: { status(code: number): unknown }) {
+    response.status(409);
+    return { conflict: true };
+  }
+
+  @Post('large')
+  @QueueLimited('large', { limit: 2 })
+  large() {
+    // Far more than the socket buffers hold, so the response cannot be delivered unread.
+    return { blob: 'x'.repeat(32 * 1024 * 1024) };
+  }
+
+  @Post('early-leave/event')
+  @QueueLimited(heldModel('early-leave-event'), { limit: 2, taskId: countedTaskId })
+  earlyLeaveEvent(@GateSlot() slot: GateSlotInfo) {
+    return slot;
+  }
+
+  @Post('early-leave/response')
+  @QueueLimited(heldModel('early-leave-response'), {
+    limit: 2,
+    release: 'response',
+    taskId: countedTaskId,
+  })
+  earlyLeaveResponse(@GateSlot() slot: GateSlotInfo) {
+    return slot;
   }
 
   @Post('slow')
@@ -197,7 +272,7 @@ describe.each(PLATFORMS)('@QueueLimited gives the slot back on failure (%s)', (p
       expect(reply.status).toBe(418);
       expect(reply.json).toEqual({ code: 'E_TEAPOT', detail: 'kettle' });
       expect(probe.handlerRuns).toBe(1);
-      // The interceptor releases before the error is turned into the response.
+      expect(probe.usageAtFilter).toEqual([0]);
       expect(await used('throws')).toBe(0);
     });
 
@@ -205,6 +280,7 @@ describe.each(PLATFORMS)('@QueueLimited gives the slot back on failure (%s)', (p
       const reply = await post(`${app.url}/back/throws`, { plain: true });
       expect(reply.status).toBe(500);
       expect(reply.json).toEqual({ statusCode: 500, message: 'Internal server error' });
+      expect(probe.usageAtFilter).toEqual([0]);
       expect(await used('throws')).toBe(0);
     });
 
@@ -216,6 +292,7 @@ describe.each(PLATFORMS)('@QueueLimited gives the slot back on failure (%s)', (p
         expect.arrayContaining(['prompt must be a string', 'steps must not be less than 1']),
       );
       expect(probe.handlerRuns).toBe(0);
+      expect(probe.usageAtFilter).toEqual([0]);
       expect(await used('validated')).toBe(0);
 
       // The same route with a valid body is admitted and keeps its slot ('event').
@@ -231,6 +308,7 @@ describe.each(PLATFORMS)('@QueueLimited gives the slot back on failure (%s)', (p
       expect(reply.status).toBe(502);
       expect(reply.json).toEqual({ stage: 'serializer', ok: false });
       expect(probe.handlerRuns).toBe(1);
+      expect(probe.usageAtFilter).toEqual([0]);
       expect(await used('interceptor')).toBe(0);
     });
   });
@@ -304,6 +382,27 @@ describe.each(PLATFORMS)('@QueueLimited gives the slot back on failure (%s)', (p
     });
   });
 
+  it('releases the slot when the handler answers an error status without throwing', async () => {
+    const reply = await post(`${app.url}/back/error-status`);
+    expect(reply.status).toBe(409);
+    expect(reply.json).toEqual({ conflict: true });
+    await eventually(async () => expect(await used('error-status')).toBe(0));
+  });
+
+  it('releases the slot when the client goes away before a successful response was delivered', async () => {
+    // node:http, unlike fetch, stops reading a paused response, so the body stays undelivered.
+    const client = httpRequest(`${app.url}/back/large`, { method: 'POST' });
+    const response = await new Promise<IncomingMessage>((resolve, reject) => {
+      client.once('response', resolve).once('error', reject).end();
+    });
+    response.pause();
+    // The handler succeeded and the head arrived; the body is still being written.
+    expect(response.statusCode).toBe(201);
+    expect(await used('large')).toBe(1);
+    client.destroy();
+    await eventually(async () => expect(await used('large')).toBe(0));
+  });
+
   it('releases the slot when the client goes away before the response', async () => {
     const started = new Promise<void>((resolve) => (probe.slowStarted = resolve));
     const abort = new AbortController();
@@ -320,4 +419,27 @@ describe.each(PLATFORMS)('@QueueLimited gives the slot back on failure (%s)', (p
     await sleep(100);
     expect(await used('slow')).toBe(0);
   });
+
+  it.each(['event', 'response'])(
+    "releases the slot when the client went away while the gate was being taken (release: '%s')",
+    async (mode) => {
+      const resolving = new Promise<void>((resolve) => (probe.resolving = resolve));
+      const abort = new AbortController();
+      const pending = request('POST', `${app.url}/back/early-leave/${mode}`, {
+        signal: abort.signal,
+      });
+      await resolving;
+      abort.abort();
+      await expect(pending).rejects.toThrow();
+      // Let the server see the connection close before the guard goes on.
+      await sleep(100);
+      probe.resolveModel!();
+      await eventually(() => expect(probe.taskIdsMade).toBe(1));
+
+      // The guard is taking the slot now; it must give it straight back, not hold it until the
+      // lease ends ('event') or forever through the keep-alive ('response').
+      await sleep(100);
+      await eventually(async () => expect(await used(`early-leave-${mode}`)).toBe(0));
+    },
+  );
 });
