@@ -129,6 +129,17 @@ describe('resolveLimit', () => {
       expect(error.message).toContain('-2 (number)');
     });
 
+    it.each<[string, unknown]>([
+      ['a negative number', -1],
+      ['a fraction', 0.5],
+      ['a string', '2'],
+    ])('rejects %s as defaultLimit when it is used, naming the option', async (_, bad) => {
+      const error = await rejectionOf(resolveLimit('flux', undefined, {}, bad as number));
+      expect(error).toBeInstanceOf(InvalidLimitError);
+      expect(error.message).toContain('model "flux" (from the defaultLimit option)');
+      expect((error as InvalidLimitError).value).toBe(bad);
+    });
+
     it('rejects a bad explicit limit, naming the argument', async () => {
       const error = await rejectionOf(resolveLimit('flux', -1, undefined, undefined));
       expect(error).toBeInstanceOf(InvalidLimitError);

@@ -33,7 +33,9 @@ export async function resolveLimit(
       return normalise(found);
     }
   }
-  return normalise(defaultLimit ?? null);
+  const fallback = defaultLimit ?? null;
+  assertLimit(fallback, 'the defaultLimit option', model);
+  return normalise(fallback);
 }
 
 function lookUp(map: Readonly<Record<string, GateLimit>>, model: string): GateLimit | undefined {

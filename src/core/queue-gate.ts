@@ -85,7 +85,7 @@ export class QueueGate {
     const leaseMs = this.leaseOf(options.expectedSeconds);
     const limit = await this.limitOf(model, 'acquire', options.limit);
     // A release still queued from the task's previous life would free the new slot on landing.
-    this.pending.cancel(model, taskId);
+    const releaseWasQueued = this.pending.cancel(model, taskId);
     try {
       const reply = await this.call(model, 'acquire', () =>
         this.store.acquire({ gate: model, holder: taskId, limit, leaseMs }),
@@ -102,8 +102,9 @@ export class QueueGate {
       };
     } catch (error) {
       // The command may still run once Redis answers; nobody else knows a generated id, so
-      // undo it rather than leak the slot for a whole lease.
-      if (generated && error instanceof GateUnavailableError) {
+      // undo it rather than leak the slot for a whole lease. A release that was queued stays
+      // owed: the caller was told this acquire failed, so its old slot must still go back.
+      if ((generated || releaseWasQueued) && error instanceof GateUnavailableError) {
         this.pending.add(model, taskId, error.cause);
       }
       throw error;

@@ -1,0 +1,773 @@
+import { RecordingLogger, sleep, waitFor } from '../../test/support/recording-logger';
+import type {
+  AcquireRequest,
+  ExtendRequest,
+  GateStore,
+  HolderRequest,
+  ReconcileRequest,
+} from '../store/gate-store.interface';
+import { MemoryGateStore } from '../store/memory/memory-gate-store';
+import { DeadlineExceededError } from './deadline';
+import {
+  GateUnavailableError,
+  InvalidArgumentError,
+  InvalidExpectedSecondsError,
+  InvalidLimitError,
+  InvalidModelNameError,
+  InvalidTaskIdError,
+  QueueGateError,
+} from './errors';
+import { DEFAULT_COMMAND_TIMEOUT_MS, QueueGate, type QueueGateConfig } from './queue-gate';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const HOUR_MS = 3_600_000;
+const T0 = 1_700_000_000_000;
+
+/** A memory store on a clock the test moves by hand. */
+function manualClock() {
+  const clock = { now: T0 };
+  const store = new MemoryGateStore(() => clock.now);
+  return { clock, store };
+}
+
+/** Awaits `work` and returns its rejection, failing the test when it resolves. */
+async function rejectionOf(work: Promise<unknown>): Promise<Error> {
+  try {
+    await work;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+type StoreMethod = keyof GateStore;
+
+/**
+ * A store for failure injection around a real {@link MemoryGateStore}. `down` makes every call
+ * reject; `stall` holds every call until `resume`, after which they run in the order they were
+ * sent, as commands on one Redis connection would once the connection answers again.
+ */
+class FaultyStore implements GateStore {
+  readonly inner: MemoryGateStore;
+  readonly calls: { method: StoreMethod; holder?: string }[] = [];
+  down = false;
+  private chain: Promise<unknown> = Promise.resolve();
+  private release_: (() => void) | undefined;
+
+  constructor(clock: () => number = Date.now) {
+    this.inner = new MemoryGateStore(clock);
+  }
+
+  stall(): void {
+    this.chain = this.chain.then(() => new Promise<void>((resolve) => (this.release_ = resolve)));
+  }
+
+  resume(): void {
+    this.release_?.();
+  }
+
+  acquire(request: AcquireRequest) {
+    return this.run('acquire', request.holder, () => this.inner.acquire(request));
+  }
+  release(request: HolderRequest) {
+    return this.run('release', request.holder, () => this.inner.release(request));
+  }
+  extend(request: ExtendRequest) {
+    return this.run('extend', request.holder, () => this.inner.extend(request));
+  }
+  usage(gate: string) {
+    return this.run('usage', undefined, () => this.inner.usage(gate));
+  }
+  holders(gate: string) {
+    return this.run('holders', undefined, () => this.inner.holders(gate));
+  }
+  reconcile(request: ReconcileRequest) {
+    return this.run('reconcile', undefined, () => this.inner.reconcile(request));
+  }
+
+  /** Holder ids of the live slots of `gate`, straight from the inner store. */
+  async held(gate: string): Promise<string[]> {
+    return (await this.inner.holders(gate)).holders.map(({ holder }) => holder);
+  }
+
+  private run<T>(method: StoreMethod, holder: string | undefined, work: () => Promise<T>) {
+    this.calls.push({ method, holder });
+    if (this.down) return Promise.reject(new Error(`connect ECONNREFUSED (${method})`));
+    const result = this.chain.then(work);
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function gateOn(store: GateStore, config: QueueGateConfig = {}) {
+  const logger = new RecordingLogger();
+  const gate = new QueueGate(store, { logger, ...config });
+  return { gate, logger };
+}
+
+describe('QueueGate on a MemoryGateStore', () => {
+  let gates: QueueGate[] = [];
+  afterEach(async () => {
+    await Promise.all(gates.map((gate) => gate.close(0)));
+    gates = [];
+  });
+
+  function setUp(config: QueueGateConfig = {}) {
+    const { clock, store } = manualClock();
+    const { gate, logger } = gateOn(store, config);
+    gates.push(gate);
+    return { clock, store, gate, logger };
+  }
+
+  describe('acquire', () => {
+    it('takes a slot for a generated UUID and reports the whole answer', async () => {
+      const { gate } = setUp({ defaultLimit: 2 });
+      const result = await gate.acquire('flux');
+      expect(result.taskId).toMatch(UUID);
+      expect(result).toEqual({
+        acquired: true,
+        alreadyHeld: false,
+        model: 'flux',
+        taskId: result.taskId,
+        used: 1,
+        limit: 2,
+        reclaimed: 0,
+        expiresAt: T0 + HOUR_MS,
+      });
+      const other = await gate.acquire('flux');
+      expect(other.taskId).toMatch(UUID);
+      expect(other.taskId).not.toBe(result.taskId);
+      expect(other.used).toBe(2);
+    });
+
+    it('uses a given task id', async () => {
+      const { gate } = setUp();
+      const result = await gate.acquire('flux', { taskId: 'task-42' });
+      expect(result.taskId).toBe('task-42');
+      expect(await gate.holders('flux')).toEqual([{ taskId: 'task-42', expiresAt: T0 + HOUR_MS }]);
+    });
+
+    it('answers full once the limit is reached, with no lease and no slot', async () => {
+      const { gate } = setUp();
+      await gate.acquire('flux', { taskId: 'a', limit: 2 });
+      await gate.acquire('flux', { taskId: 'b', limit: 2 });
+      const full = await gate.acquire('flux', { taskId: 'c', limit: 2 });
+      expect(full).toMatchObject({
+        acquired: false,
+        alreadyHeld: false,
+        taskId: 'c',
+        used: 2,
+        limit: 2,
+        expiresAt: null,
+      });
+      expect((await gate.holders('flux')).map((h) => h.taskId).sort()).toEqual(['a', 'b']);
+    });
+
+    it('answers "held" to a task that already holds its slot, never a second slot', async () => {
+      const { gate } = setUp();
+      await gate.acquire('flux', { taskId: 'a', limit: 1 });
+      const again = await gate.acquire('flux', { taskId: 'a', limit: 1 });
+      expect(again).toMatchObject({ acquired: true, alreadyHeld: true, used: 1 });
+    });
+
+    it('turns expectedSeconds into a lease with the configured policy', async () => {
+      const { gate } = setUp({ lease: { multiplier: 2, minSeconds: 1, maxSeconds: 100 } });
+      expect((await gate.acquire('m', { expectedSeconds: 5 })).expiresAt).toBe(T0 + 10_000);
+      expect((await gate.acquire('m', { expectedSeconds: 500 })).expiresAt).toBe(T0 + 100_000);
+      expect((await gate.acquire('m')).expiresAt).toBe(T0 + 1_000);
+    });
+
+    it("keeps the seed's policy for the lease fields that are not configured", async () => {
+      const { gate } = setUp({ lease: { multiplier: 20 } });
+      expect((await gate.acquire('m', { expectedSeconds: 600 })).expiresAt).toBe(T0 + 12_000_000);
+      expect((await gate.acquire('m', { expectedSeconds: 1 })).expiresAt).toBe(T0 + HOUR_MS);
+    });
+
+    it('resolves the limit from the argument, then limits, then defaultLimit', async () => {
+      const limits = jest.fn((model: string) => (model === 'flux' ? 3 : undefined));
+      const { gate } = setUp({ limits, defaultLimit: 5 });
+      expect((await gate.acquire('flux')).limit).toBe(3);
+      expect(limits).toHaveBeenCalledWith('flux');
+      expect((await gate.acquire('sora')).limit).toBe(5);
+      expect((await gate.acquire('flux', { limit: 1 })).limit).toBe(1);
+      expect((await gate.acquire('flux', { limit: 0 })).limit).toBeNull();
+    });
+
+    it('records holders while unlimited, so they count once a limit is set', async () => {
+      const { gate } = setUp();
+      const free = await gate.acquire('flux', { taskId: 'a' });
+      expect(free).toMatchObject({ acquired: true, limit: null, used: 1 });
+      await gate.acquire('flux', { taskId: 'b', limit: 0 });
+      const limited = await gate.acquire('flux', { taskId: 'c', limit: 2 });
+      expect(limited).toMatchObject({ acquired: false, used: 2 });
+    });
+
+    it('reports the expired slots it reclaims', async () => {
+      const { gate, clock } = setUp({ lease: { minSeconds: 1 } });
+      await gate.acquire('flux', { taskId: 'a', limit: 2 });
+      await gate.acquire('flux', { taskId: 'b', limit: 2 });
+      clock.now += 1_001;
+      const result = await gate.acquire('flux', { taskId: 'c', limit: 2 });
+      expect(result).toMatchObject({ acquired: true, used: 1, reclaimed: 2 });
+    });
+  });
+
+  describe('reacquire', () => {
+    it('takes the slot again for a released task, and says "held" while it holds it', async () => {
+      const { gate } = setUp({ defaultLimit: 1 });
+      await gate.acquire('flux', { taskId: 't' });
+      expect(await gate.release('flux', 't')).toBe(true);
+      expect(await gate.reacquire('flux', 't')).toMatchObject({
+        acquired: true,
+        alreadyHeld: false,
+        taskId: 't',
+      });
+      expect(await gate.reacquire('flux', 't')).toMatchObject({
+        acquired: true,
+        alreadyHeld: true,
+      });
+    });
+
+    it('answers not acquired when the gate is full, and passes its options on', async () => {
+      const { gate } = setUp({ defaultLimit: 1, lease: { minSeconds: 1, maxSeconds: 1000 } });
+      await gate.acquire('flux', { taskId: 'other' });
+      expect(await gate.reacquire('flux', 't')).toMatchObject({ acquired: false, taskId: 't' });
+      const retried = await gate.reacquire('flux', 't', { limit: 2, expectedSeconds: 7 });
+      expect(retried).toMatchObject({ acquired: true, limit: 2, expiresAt: T0 + 70_000 });
+    });
+  });
+
+  describe('release', () => {
+    it('frees the slot and says whether it was held, idempotently', async () => {
+      const { gate } = setUp({ defaultLimit: 1 });
+      await gate.acquire('flux', { taskId: 't' });
+      expect(await gate.release('flux', 't')).toBe(true);
+      expect(await gate.release('flux', 't')).toBe(false);
+      expect(await gate.release('flux', 'never-held')).toBe(false);
+      expect(await gate.acquire('flux', { taskId: 'next' })).toMatchObject({ acquired: true });
+    });
+  });
+
+  describe('extend', () => {
+    it('renews a live lease from now, never shortening it', async () => {
+      const { gate, clock } = setUp({ lease: { minSeconds: 10, maxSeconds: 1000 } });
+      await gate.acquire('flux', { taskId: 't', expectedSeconds: 50 });
+      clock.now += 5_000;
+      expect(await gate.extend('flux', 't', { expectedSeconds: 100 })).toBe(true);
+      expect(await gate.holders('flux')).toEqual([{ taskId: 't', expiresAt: T0 + 5_000 + 1e6 }]);
+      expect(await gate.extend('flux', 't', { expectedSeconds: 1 })).toBe(true);
+      expect(await gate.holders('flux')).toEqual([{ taskId: 't', expiresAt: T0 + 5_000 + 1e6 }]);
+    });
+
+    it('reports a lease that is gone, and does not bring an expired one back', async () => {
+      const { gate, clock } = setUp({ lease: { minSeconds: 1 } });
+      expect(await gate.extend('flux', 'unknown')).toBe(false);
+      await gate.acquire('flux', { taskId: 't' });
+      clock.now += 1_500;
+      expect(await gate.extend('flux', 't')).toBe(false);
+      expect(await gate.holders('flux')).toEqual([]);
+      expect((await gate.usage('flux')).used).toBe(0);
+    });
+  });
+
+  describe('usage', () => {
+    it('gives used, limit and available', async () => {
+      const { gate } = setUp({ limits: { flux: 3 } });
+      await gate.acquire('flux', { taskId: 'a' });
+      expect(await gate.usage('flux')).toEqual({ model: 'flux', used: 1, limit: 3, available: 2 });
+    });
+
+    it('gives null available when unlimited', async () => {
+      const { gate } = setUp();
+      await gate.acquire('free', { taskId: 'a' });
+      expect(await gate.usage('free')).toEqual({
+        model: 'free',
+        used: 1,
+        limit: null,
+        available: null,
+      });
+    });
+
+    it('gives 0 available, never less, when the limit is lowered below the holders', async () => {
+      let limit = 3;
+      const { gate } = setUp({ limits: async () => Promise.resolve(limit) });
+      for (const taskId of ['a', 'b', 'c']) await gate.acquire('flux', { taskId });
+      limit = 1;
+      expect(await gate.usage('flux')).toEqual({ model: 'flux', used: 3, limit: 1, available: 0 });
+      // Nobody is admitted until holders leave.
+      expect((await gate.acquire('flux', { taskId: 'd' })).acquired).toBe(false);
+      await gate.release('flux', 'a');
+      await gate.release('flux', 'b');
+      expect((await gate.acquire('flux', { taskId: 'd' })).acquired).toBe(false);
+      await gate.release('flux', 'c');
+      expect((await gate.acquire('flux', { taskId: 'd' })).acquired).toBe(true);
+    });
+
+    it('ignores expired holders', async () => {
+      const { gate, clock } = setUp({ lease: { minSeconds: 1 }, defaultLimit: 2 });
+      await gate.acquire('flux', { taskId: 'a' });
+      clock.now += 2_000;
+      expect(await gate.usage('flux')).toMatchObject({ used: 0, available: 2 });
+    });
+  });
+
+  describe('holders', () => {
+    it('lists live holders by task id, soonest lease end first', async () => {
+      const { gate, clock } = setUp({ lease: { multiplier: 1, minSeconds: 1, maxSeconds: 100 } });
+      await gate.acquire('flux', { taskId: 'long', expectedSeconds: 50 });
+      await gate.acquire('flux', { taskId: 'short', expectedSeconds: 2 });
+      await gate.acquire('flux', { taskId: 'gone', expectedSeconds: 1 });
+      await gate.acquire('other', { taskId: 'elsewhere' });
+      clock.now += 1_000;
+      expect(await gate.holders('flux')).toEqual([
+        { taskId: 'short', expiresAt: T0 + 2_000 },
+        { taskId: 'long', expiresAt: T0 + 50_000 },
+      ]);
+      expect(await gate.holders('empty')).toEqual([]);
+    });
+  });
+
+  describe('reconcile', () => {
+    it('makes the gate hold exactly the active tasks, keeping the leases it had', async () => {
+      const { gate, clock } = setUp({ lease: { minSeconds: 10, maxSeconds: 1000 } });
+      await gate.acquire('flux', { taskId: 'kept', expectedSeconds: 100 });
+      await gate.acquire('flux', { taskId: 'stale' });
+      clock.now += 1_000;
+      const result = await gate.reconcile('flux', ['kept', 'missing'], { expectedSeconds: 20 });
+      expect(result).toEqual({ model: 'flux', added: 1, removed: 1, used: 2 });
+      expect(await gate.holders('flux')).toEqual([
+        { taskId: 'missing', expiresAt: T0 + 1_000 + 200_000 },
+        { taskId: 'kept', expiresAt: T0 + 1_000_000 },
+      ]);
+    });
+
+    it('removes only the removable holders when a removable list is given', async () => {
+      const { gate } = setUp();
+      for (const taskId of ['a', 'b', 'c']) await gate.acquire('flux', { taskId });
+      const result = await gate.reconcile('flux', ['a'], { removable: ['b'] });
+      expect(result).toEqual({ model: 'flux', added: 0, removed: 1, used: 2 });
+      expect((await gate.holders('flux')).map((h) => h.taskId).sort()).toEqual(['a', 'c']);
+    });
+
+    it('empties a gate given no active tasks', async () => {
+      const { gate } = setUp();
+      await gate.acquire('flux', { taskId: 'a' });
+      expect(await gate.reconcile('flux', [])).toEqual({
+        model: 'flux',
+        added: 0,
+        removed: 1,
+        used: 0,
+      });
+    });
+  });
+
+  describe('keepAlive', () => {
+    it('renews the lease until stopped', async () => {
+      const { gate, clock } = setUp({ lease: { multiplier: 1, minSeconds: 1, maxSeconds: 100 } });
+      await gate.acquire('flux', { taskId: 't', expectedSeconds: 10 });
+      const handle = gate.keepAlive('flux', 't', { expectedSeconds: 10, everySeconds: 0.01 });
+      expect(handle.active).toBe(true);
+      clock.now += 5_000;
+      await waitFor(
+        async () => (await gate.holders('flux'))[0]?.expiresAt === T0 + 15_000,
+        2_000,
+        'a renewal',
+      );
+      handle.stop();
+      expect(handle.active).toBe(false);
+      clock.now += 5_000;
+      await sleep(40);
+      expect((await gate.holders('flux'))[0]?.expiresAt).toBe(T0 + 15_000);
+    });
+
+    it('reports a lost lease to onLost, to onLeaseLost and in the log', async () => {
+      const onLeaseLost = jest.fn();
+      const onLost = jest.fn();
+      const { gate, clock, logger } = setUp({ lease: { minSeconds: 1 }, onLeaseLost });
+      await gate.acquire('flux', { taskId: 't' });
+      const handle = gate.keepAlive('flux', 't', { everySeconds: 0.01, onLost });
+      clock.now += 2_000;
+      await waitFor(() => handle.lost, 2_000, 'the lease being found lost');
+      expect(handle.active).toBe(false);
+      expect(onLost).toHaveBeenCalledTimes(1);
+      expect(onLeaseLost).toHaveBeenCalledWith('flux', 't');
+      expect(logger.warnings.some((w) => w.includes('"flux"') && w.includes('"t"'))).toBe(true);
+    });
+
+    it('stops when the task is released', async () => {
+      const { gate } = setUp();
+      await gate.acquire('flux', { taskId: 't' });
+      const handle = gate.keepAlive('flux', 't', { everySeconds: 60 });
+      await gate.release('flux', 't');
+      expect(handle.active).toBe(false);
+      expect(handle.lost).toBe(false);
+    });
+
+    it('replaces an earlier keep-alive of the same task', async () => {
+      const { gate } = setUp();
+      await gate.acquire('flux', { taskId: 't' });
+      const first = gate.keepAlive('flux', 't', { everySeconds: 60 });
+      const second = gate.keepAlive('flux', 't', { everySeconds: 60 });
+      expect(first.active).toBe(false);
+      expect(second.active).toBe(true);
+    });
+
+    it('is stopped by close', async () => {
+      const { gate } = setUp();
+      await gate.acquire('flux', { taskId: 't' });
+      const handle = gate.keepAlive('flux', 't', { everySeconds: 60 });
+      await gate.close(0);
+      expect(handle.active).toBe(false);
+    });
+  });
+
+  describe('bad input', () => {
+    function withSpiedStore() {
+      const { store } = manualClock();
+      const spies = (
+        ['acquire', 'release', 'extend', 'usage', 'holders', 'reconcile'] as const
+      ).map((method) => jest.spyOn(store, method));
+      const { gate } = gateOn(store);
+      gates.push(gate);
+      return { gate, untouched: () => spies.every((spy) => spy.mock.calls.length === 0) };
+    }
+
+    it.each<[string, (gate: QueueGate) => Promise<unknown>, new (...a: any[]) => Error, string]>([
+      ['acquire with an empty model', (g) => g.acquire(''), InvalidModelNameError, 'model'],
+      ['acquire with a braced model', (g) => g.acquire('a{b}'), InvalidModelNameError, 'model'],
+      [
+        'acquire with an empty task id',
+        (g) => g.acquire('m', { taskId: '' }),
+        InvalidTaskIdError,
+        'taskId',
+      ],
+      [
+        'acquire with negative expectedSeconds',
+        (g) => g.acquire('m', { expectedSeconds: -1 }),
+        InvalidExpectedSecondsError,
+        'expectedSeconds',
+      ],
+      [
+        'acquire with a fractional limit',
+        (g) => g.acquire('m', { limit: 1.5 }),
+        InvalidLimitError,
+        'limit for model "m" (from the limit argument)',
+      ],
+      [
+        'reacquire with a long task id',
+        (g) => g.reacquire('m', 'x'.repeat(257)),
+        InvalidTaskIdError,
+        'taskId',
+      ],
+      ['release with a bad model', (g) => g.release('', 't'), InvalidModelNameError, 'model'],
+      ['release with a bad task id', (g) => g.release('m', ''), InvalidTaskIdError, 'taskId'],
+      [
+        'extend with NaN seconds',
+        (g) => g.extend('m', 't', { expectedSeconds: NaN }),
+        InvalidExpectedSecondsError,
+        'expectedSeconds',
+      ],
+      ['usage with a bad model', (g) => g.usage('{m'), InvalidModelNameError, 'model'],
+      ['holders with a bad model', (g) => g.holders(''), InvalidModelNameError, 'model'],
+      [
+        'reconcile with a non-array',
+        (g) => g.reconcile('m', 'a,b' as unknown as string[]),
+        InvalidArgumentError,
+        'activeTaskIds',
+      ],
+      [
+        'reconcile with a bad task id',
+        (g) => g.reconcile('m', ['ok', '']),
+        InvalidTaskIdError,
+        'taskId',
+      ],
+      [
+        'reconcile with a bad removable list',
+        (g) => g.reconcile('m', [], { removable: 'a' as unknown as string[] }),
+        InvalidArgumentError,
+        'removable',
+      ],
+    ])('rejects %s before reaching the store', async (_, call, type, named) => {
+      const { gate, untouched } = withSpiedStore();
+      const error = await rejectionOf(call(gate));
+      expect(error).toBeInstanceOf(type);
+      expect(error).toBeInstanceOf(QueueGateError);
+      expect(error.message).toContain(`Invalid ${named}`);
+      expect(untouched()).toBe(true);
+    });
+
+    it('rejects bad keep-alive options at once', () => {
+      const { gate } = withSpiedStore();
+      expect(() => gate.keepAlive('m', 't', { everySeconds: -1 })).toThrow(
+        InvalidExpectedSecondsError,
+      );
+      expect(() => gate.keepAlive('m', 't', { everySeconds: -1 })).toThrow(/everySeconds/);
+      expect(() => gate.keepAlive('m', '')).toThrow(InvalidTaskIdError);
+    });
+
+    it('passes a bad limit from the limits function through as InvalidLimitError', async () => {
+      const { store } = manualClock();
+      const { gate } = gateOn(store, { limits: () => -4 });
+      gates.push(gate);
+      const error = await rejectionOf(gate.acquire('flux'));
+      expect(error).toBeInstanceOf(InvalidLimitError);
+      expect(error.message).toContain('model "flux" (from the limits option)');
+    });
+
+    it('rejects a bad defaultLimit when it is used', async () => {
+      const { store } = manualClock();
+      const { gate } = gateOn(store, { defaultLimit: -1 });
+      gates.push(gate);
+      const error = await rejectionOf(gate.acquire('flux'));
+      expect(error).toBeInstanceOf(InvalidLimitError);
+      expect(error.message).toContain('(from the defaultLimit option)');
+    });
+  });
+
+  it('answers unavailable, with the cause, when the limits function fails', async () => {
+    const failure = new Error('limits table unreachable');
+    const { gate } = setUp({ limits: () => Promise.reject(failure) });
+    for (const [operation, call] of [
+      ['acquire', () => gate.acquire('flux')],
+      ['usage', () => gate.usage('flux')],
+    ] as const) {
+      const error = await rejectionOf(call());
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect((error as GateUnavailableError).operation).toBe(operation);
+      expect((error as GateUnavailableError).model).toBe('flux');
+      expect(error.cause).toBe(failure);
+      expect(error.message).toContain('limits table unreachable');
+    }
+  });
+});
+
+describe('QueueGate when the store fails', () => {
+  let gates: QueueGate[] = [];
+  afterEach(async () => {
+    await Promise.all(gates.map((gate) => gate.close(0)));
+    gates = [];
+  });
+
+  function setUp(config: QueueGateConfig = {}) {
+    const store = new FaultyStore();
+    const { gate, logger } = gateOn(store, {
+      commandTimeoutMs: 50,
+      pendingReleases: { initialDelayMs: 5, maxDelayMs: 20 },
+      ...config,
+    });
+    gates.push(gate);
+    return { store, gate, logger };
+  }
+
+  const operations: [string, (gate: QueueGate) => Promise<unknown>][] = [
+    ['acquire', (g) => g.acquire('flux', { taskId: 't' })],
+    ['release', (g) => g.release('flux', 't')],
+    ['extend', (g) => g.extend('flux', 't')],
+    ['usage', (g) => g.usage('flux')],
+    ['holders', (g) => g.holders('flux')],
+    ['reconcile', (g) => g.reconcile('flux', ['t'])],
+  ];
+
+  it.each(operations)(
+    '%s rejects with GateUnavailableError holding the cause',
+    async (op, call) => {
+      const { store, gate } = setUp();
+      store.down = true;
+      const error = await rejectionOf(call(gate));
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect(error).toBeInstanceOf(QueueGateError);
+      expect(error.name).toBe('GateUnavailableError');
+      expect((error as GateUnavailableError).operation).toBe(op);
+      expect((error as GateUnavailableError).model).toBe('flux');
+      expect(error.cause).toBeInstanceOf(Error);
+      expect((error.cause as Error).message).toBe(`connect ECONNREFUSED (${op})`);
+      expect(error.message).toContain('"flux"');
+      expect(error.message).toContain(`connect ECONNREFUSED (${op})`);
+    },
+  );
+
+  it.each(operations)(
+    '%s rejects within commandTimeoutMs when the store hangs',
+    async (op, call) => {
+      const { store, gate } = setUp();
+      store.stall();
+      const started = Date.now();
+      const error = await rejectionOf(call(gate));
+      const took = Date.now() - started;
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect((error as GateUnavailableError).operation).toBe(op);
+      expect(error.cause).toBeInstanceOf(DeadlineExceededError);
+      expect(error.message).toContain('no answer within 50 ms');
+      expect(took).toBeGreaterThanOrEqual(40);
+      expect(took).toBeLessThan(2_000);
+      store.resume();
+    },
+  );
+
+  it(`waits ${DEFAULT_COMMAND_TIMEOUT_MS} ms by default`, async () => {
+    jest.useFakeTimers();
+    try {
+      const store = new FaultyStore();
+      const gate = new QueueGate(store);
+      store.stall();
+      let settled: unknown;
+      gate.usage('flux').then(
+        () => (settled = 'resolved'),
+        (error: unknown) => (settled = error),
+      );
+      await jest.advanceTimersByTimeAsync(DEFAULT_COMMAND_TIMEOUT_MS - 1);
+      expect(settled).toBeUndefined();
+      await jest.advanceTimersByTimeAsync(1);
+      expect(settled).toBeInstanceOf(GateUnavailableError);
+      store.resume();
+      await gate.close(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  describe('a failed release', () => {
+    it('is queued, reported as queued, and lands once the store is back', async () => {
+      const { store, gate, logger } = setUp();
+      await gate.acquire('flux', { taskId: 't' });
+      store.down = true;
+      const error = await rejectionOf(gate.release('flux', 't'));
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect((error as GateUnavailableError).releaseQueued).toBe(true);
+      expect((error as GateUnavailableError).operation).toBe('release');
+      expect(error.message).toContain('queued');
+      expect(gate.pendingReleases()).toEqual({ queued: 1, dropped: 0 });
+      expect(logger.warnings.some((w) => w.includes('"t"'))).toBe(true);
+
+      await sleep(30);
+      expect(await store.held('flux')).toEqual(['t']);
+      store.down = false;
+      await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the release landing');
+      expect(await store.held('flux')).toEqual([]);
+      expect(logger.logs).toContain('1 queued gate release(s) landed.');
+    });
+
+    it('is also queued when the store hangs, and lands after it answers', async () => {
+      const { store, gate } = setUp();
+      await gate.acquire('flux', { taskId: 't' });
+      store.stall();
+      const error = await rejectionOf(gate.release('flux', 't'));
+      expect((error as GateUnavailableError).releaseQueued).toBe(true);
+      store.resume();
+      await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the release landing');
+      expect(await store.held('flux')).toEqual([]);
+    });
+
+    it('is delivered by close, which returns 0 when all landed', async () => {
+      const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
+      await gate.acquire('flux', { taskId: 't' });
+      store.down = true;
+      await rejectionOf(gate.release('flux', 't'));
+      store.down = false;
+      await expect(gate.close(1_000)).resolves.toBe(0);
+      expect(await store.held('flux')).toEqual([]);
+    });
+
+    it('is counted and logged by close when it cannot be delivered in time', async () => {
+      const { store, gate, logger } = setUp();
+      await gate.acquire('flux', { taskId: 'a' });
+      await gate.acquire('flux', { taskId: 'b' });
+      store.down = true;
+      await rejectionOf(gate.release('flux', 'a'));
+      await rejectionOf(gate.release('flux', 'b'));
+      await expect(gate.close(60)).resolves.toBe(2);
+      expect(logger.errors.some((e) => e.startsWith('2 gate release(s)'))).toBe(true);
+      expect(gate.pendingReleases().queued).toBe(2);
+    });
+
+    it('drops the oldest past pendingReleases.maxSize, and counts it', async () => {
+      const { store, gate } = setUp({ pendingReleases: { maxSize: 1, initialDelayMs: 60_000 } });
+      store.down = true;
+      await rejectionOf(gate.release('flux', 'a'));
+      await rejectionOf(gate.release('flux', 'b'));
+      expect(gate.pendingReleases()).toEqual({ queued: 1, dropped: 1 });
+    });
+  });
+
+  describe('an acquire that timed out', () => {
+    it('is compensated by a queued release when its task id was generated', async () => {
+      const { store, gate } = setUp();
+      store.stall();
+      const error = await rejectionOf(gate.acquire('flux'));
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect((error as GateUnavailableError).operation).toBe('acquire');
+      expect(gate.pendingReleases().queued).toBe(1);
+
+      // The store answers again: the late acquire runs first, then the queued release undoes it.
+      store.resume();
+      await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the compensation');
+      expect(await store.held('flux')).toEqual([]);
+      const acquired = store.calls.filter((call) => call.method === 'acquire');
+      const released = store.calls.filter((call) => call.method === 'release');
+      expect(acquired).toHaveLength(1);
+      expect(released.length).toBeGreaterThan(0);
+      expect(released.every((call) => call.holder === acquired[0].holder)).toBe(true);
+    });
+
+    it('is compensated when the store refused it too', async () => {
+      const { store, gate } = setUp();
+      store.down = true;
+      await rejectionOf(gate.acquire('flux'));
+      expect(gate.pendingReleases().queued).toBe(1);
+      store.down = false;
+      await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the compensation');
+    });
+
+    it('is left alone when the caller gave the task id, which it can retry', async () => {
+      const { store, gate } = setUp();
+      store.stall();
+      await rejectionOf(gate.acquire('flux', { taskId: 'mine' }));
+      expect(gate.pendingReleases().queued).toBe(0);
+      store.resume();
+      await waitFor(async () => (await store.held('flux')).includes('mine'), 2_000, 'late acquire');
+      expect(await gate.acquire('flux', { taskId: 'mine' })).toMatchObject({ alreadyHeld: true });
+    });
+  });
+
+  describe('an acquire of a task whose release is queued', () => {
+    it('cancels the queued release, so that it cannot free the new slot', async () => {
+      const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
+      await gate.acquire('flux', { taskId: 't' });
+      store.down = true;
+      await rejectionOf(gate.release('flux', 't'));
+      expect(gate.pendingReleases().queued).toBe(1);
+
+      store.down = false;
+      const again = await gate.acquire('flux', { taskId: 't' });
+      expect(again.acquired).toBe(true);
+      expect(gate.pendingReleases().queued).toBe(0);
+      // close delivers whatever is still queued: a release left behind would free the slot here.
+      await expect(gate.close(500)).resolves.toBe(0);
+      expect(await store.held('flux')).toEqual(['t']);
+    });
+
+    it('keeps the release queued when that acquire fails too', async () => {
+      const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
+      await gate.acquire('flux', { taskId: 't' });
+      store.down = true;
+      await rejectionOf(gate.release('flux', 't'));
+      // A retry of the task while the store is still down: it must not lose the release.
+      await rejectionOf(gate.reacquire('flux', 't'));
+      expect(gate.pendingReleases().queued).toBe(1);
+
+      store.down = false;
+      await expect(gate.close(1_000)).resolves.toBe(0);
+      expect(await store.held('flux')).toEqual([]);
+    });
+  });
+
+  it('a successful release forgets a queued release of the same task', async () => {
+    const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
+    await gate.acquire('flux', { taskId: 't' });
+    store.down = true;
+    await rejectionOf(gate.release('flux', 't'));
+    store.down = false;
+    expect(await gate.release('flux', 't')).toBe(true);
+    expect(gate.pendingReleases().queued).toBe(0);
+  });
+});
