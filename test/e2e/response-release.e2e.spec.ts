@@ -14,6 +14,7 @@ import {
   sleep,
   startHttpApp,
 } from '../support/http-app';
+import { closeClient, newRedis } from '../support/test-redis';
 
 /** Lease of every slot in this suite, short so that a stream outlives several of them. */
 const LEASE_SECONDS = 0.5;
@@ -178,5 +179,34 @@ describe.each(PLATFORMS)("release: 'response' over HTTP (%s)", (platform) => {
     expect(second.status).toBe(201);
     expect(second.json.slot.taskId).not.toBe(first.json.slot.taskId);
     await eventually(async () => expect(await used('sync')).toBe(0));
+  });
+});
+
+describe.each(PLATFORMS)("release: 'response' at shutdown (%s)", (platform) => {
+  let app: HttpApp;
+
+  beforeAll(async () => {
+    // The default lease (an hour): a slot left behind would still be there after the close.
+    app = await startHttpApp(platform, { controllers: [StreamController] });
+  });
+
+  afterAll(async () => {
+    for (const producer of producers.values()) producer.complete();
+    await app?.close();
+  });
+
+  it('gives back the slots of streams still open when the app closes', async () => {
+    const { stream, slot } = await admittedStream(app);
+    expect((await app.gate.holders('llm')).map((holder) => holder.taskId)).toEqual([slot.taskId]);
+
+    await app.closeApp();
+    stream.disconnect();
+
+    const client = newRedis();
+    try {
+      expect(await client.zrange(`${app.keyPrefix}{llm}`, 0, -1)).toEqual([]);
+    } finally {
+      await closeClient(client);
+    }
   });
 });

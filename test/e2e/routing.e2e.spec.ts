@@ -120,13 +120,33 @@ class DefaultsController {
   }
 }
 
+@Controller('limits')
+class ModuleLimitsController {
+  @Post('mapped')
+  @QueueLimited('mapped-model')
+  mapped(@GateSlot() slot: GateSlotInfo) {
+    return slot;
+  }
+
+  @Post('unlimited')
+  @QueueLimited('unlisted-model')
+  unlimited(@GateSlot() slot: GateSlotInfo) {
+    return slot;
+  }
+}
+
 describe.each(PLATFORMS)('@QueueLimited routing over HTTP (%s)', (platform) => {
   let app: HttpApp;
 
   beforeAll(async () => {
     app = await startHttpApp(platform, {
-      controllers: [ModelSourceController, ClassLimitedController, DefaultsController],
-      gate: { queueLimited: { retryAfterSeconds: 7 } },
+      controllers: [
+        ModelSourceController,
+        ClassLimitedController,
+        DefaultsController,
+        ModuleLimitsController,
+      ],
+      gate: { queueLimited: { retryAfterSeconds: 7 }, limits: { 'mapped-model': 2 } },
     });
   });
 
@@ -153,6 +173,18 @@ describe.each(PLATFORMS)('@QueueLimited routing over HTTP (%s)', (platform) => {
       expect(other.json.slot.model).toBe('beta');
       expect(await used('alpha')).toBe(1);
       expect(await used('beta')).toBe(1);
+    });
+
+    it('may be any name: the RateLimit headers stay valid', async () => {
+      const model = 'café "latte"';
+      const reply = await post(`${app.url}/models/param/${encodeURIComponent(model)}`);
+      expect(reply.status).toBe(201);
+      expect(reply.json.slot.model).toBe(model);
+      // An sf-string: printable ASCII, quotes escaped.
+      expect(reply.headers.get('ratelimit-policy')).toBe(
+        '"caf_ \\"latte\\"";q=1;qu="concurrent-requests"',
+      );
+      expect(reply.headers.get('ratelimit')).toBe('"caf_ \\"latte\\"";r=0');
     });
 
     it('comes from the body', async () => {
@@ -262,6 +294,29 @@ describe.each(PLATFORMS)('@QueueLimited routing over HTTP (%s)', (platform) => {
       }
       expect(await used('class-model')).toBe(1);
       await app.gate.release('class-model', holder.json.taskId);
+    });
+  });
+
+  describe('module-level limits', () => {
+    it('apply to routes without a limit of their own', async () => {
+      const replies = [];
+      for (let i = 0; i < 3; i++) replies.push(await post(`${app.url}/limits/mapped`));
+      expect(replies.map((reply) => reply.status)).toEqual([201, 201, 429]);
+      expect(replies[2].headers.get('ratelimit-policy')).toBe(
+        '"mapped-model";q=2;qu="concurrent-requests"',
+      );
+      expect(replies[2].json).toMatchObject({ model: 'mapped-model', limit: 2 });
+    });
+
+    it('leave a model they do not name unlimited: admitted, counted, no quota headers', async () => {
+      for (let i = 1; i <= 3; i++) {
+        const reply = await post(`${app.url}/limits/unlimited`);
+        expect(reply.status).toBe(201);
+        expect(reply.json).toMatchObject({ model: 'unlisted-model', used: i, limit: null });
+        expect(reply.headers.get('ratelimit')).toBeNull();
+        expect(reply.headers.get('ratelimit-policy')).toBeNull();
+      }
+      expect(await used('unlisted-model')).toBe(3);
     });
   });
 

@@ -79,6 +79,8 @@ export interface HttpApp {
   readonly keyPrefix: string;
   readonly gate: QueueGateService;
   readonly logger: CapturedLogger;
+  /** Closes the Nest app (shutdown hooks, HTTP server) and keeps its keys. Idempotent. */
+  closeApp(): Promise<void>;
   /** Closes the app, then deletes the keys under its prefix (and only those). */
   close(): Promise<void>;
 }
@@ -110,6 +112,8 @@ export async function startHttpApp(platform: Platform, options: HttpAppOptions):
     throw error;
   }
   const { port } = app.getHttpServer().address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  const closeApp = () => (closing ??= app.close());
   return {
     platform,
     app,
@@ -117,9 +121,10 @@ export async function startHttpApp(platform: Platform, options: HttpAppOptions):
     keyPrefix,
     gate: app.get(QueueGateService),
     logger,
+    closeApp,
     close: async () => {
       try {
-        await app.close();
+        await closeApp();
       } finally {
         const client = newRedis(redisUrl);
         try {
