@@ -17,7 +17,7 @@ import {
 import { closeClient, newRedis } from '../support/test-redis';
 
 /** Lease of every slot in this suite, short so that a stream outlives several of them. */
-const LEASE_SECONDS = 0.5;
+const LEASE_SECONDS = 0.8;
 
 /** The producer of each open stream, by task id: the test decides when a stream speaks or ends. */
 const producers = new Map<string, Subject<MessageEvent>>();
@@ -154,7 +154,7 @@ describe.each(PLATFORMS)("release: 'response' over HTTP (%s)", (platform) => {
     expect(slot.expiresAt).toEqual(expect.any(Number));
 
     // Several leases pass while the stream stays open.
-    await sleep(LEASE_SECONDS * 1000 * 2.5);
+    await sleep(LEASE_SECONDS * 1000 * 2);
     const holders = await app.gate.holders('llm');
     expect(holders.map((holder) => holder.taskId)).toEqual([slot.taskId]);
     expect(holders[0].expiresAt).toBeGreaterThan(slot.expiresAt!);
