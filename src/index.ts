@@ -20,6 +20,7 @@ export { QueueGateService } from './nest/queue-gate.service';
 export * from './nest/task-lifecycle.events';
 export type { GateSlotInfo } from './nest/gate-slot';
 export { GateSlot } from './nest/gate-slot.decorator';
+export { ClientClosedRequestException } from './nest/client-closed-request.exception';
 export { QueueGateFullException } from './nest/queue-gate-full.exception';
 export { QueueGateUnavailableException } from './nest/queue-gate-unavailable.exception';
 export { QueueGateGuard, type GateHttpPair } from './nest/queue-gate.guard';

@@ -5,22 +5,28 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { catchError, from, mergeMap, type Observable, tap, throwError } from 'rxjs';
+import { ClientClosedRequestException } from './client-closed-request.exception';
 import { REQUEST_SLOT, type RequestSlot } from './request-slot';
 
 /**
  * The release half of `@QueueLimited`: notes that the handler succeeded, and gives the slot
  * back at once when the handler, a pipe or a later interceptor fails — before the error is
- * turned into a response, which then reaches the client unchanged.
+ * turned into a response, which then reaches the client unchanged. When the client left
+ * before the handler could run, the handler is skipped (499) so no task is made without a slot.
  */
 @Injectable()
 export class QueueGateInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const slot = this.getRequestSlot(context);
     if (!slot) return next.handle();
+    if (!slot.handlerStarting()) {
+      const gone = new ClientClosedRequestException(slot.slot.model);
+      return from(slot.release()).pipe(mergeMap(() => throwError(() => gone)));
+    }
     return next.handle().pipe(
       tap({ complete: () => slot.handlerSucceeded() }),
       catchError((error: unknown) =>
-        from(slot.release()).pipe(mergeMap(() => throwError(() => error))),
+        from(slot.handlerFailed()).pipe(mergeMap(() => throwError(() => error))),
       ),
     );
   }

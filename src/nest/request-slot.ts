@@ -10,17 +10,21 @@ export interface SlotReleaser {
 /** Key under which the guard attaches a {@link RequestSlot} to the request object. */
 export const REQUEST_SLOT = Symbol('queue-gate:request-slot');
 
+type Stage = 'admitted' | 'handling' | 'succeeded' | 'failed';
+
 /**
  * The life of one request's slot, from the guard's acquire to its release or hand-over to the
- * task. The release rule:
- * - a failure anywhere after the acquire (later guard, pipe, handler, interceptor, filter,
- *   client gone) releases at once;
+ * task. The rules:
+ * - anything that fails after the acquire (later guard, pipe, handler, interceptor, an error
+ *   status) releases it at once;
+ * - a client that leaves before the handler runs releases it, and the handler is not run;
  * - `'response'` releases when the response ends, whatever happened;
- * - `'event'` keeps the slot only when the handler succeeded and a success response was
- *   delivered; the task's lifecycle then releases it.
+ * - `'event'` keeps the slot once the handler succeeded, even if the client left meanwhile:
+ *   the handler created the task, so the slot belongs to the task until its lifecycle ends.
  */
 export class RequestSlot {
-  private succeeded = false;
+  private stage: Stage = 'admitted';
+  private clientGone = false;
   private released: Promise<void> | undefined;
 
   constructor(
@@ -31,20 +35,43 @@ export class RequestSlot {
     private readonly onSettled?: () => void,
   ) {}
 
+  /** The handler is about to run; false when the client already left and it must not. */
+  handlerStarting(): boolean {
+    if (this.clientGone) return false;
+    this.stage = 'handling';
+    return true;
+  }
+
   /** The handler's result was produced without error. */
   handlerSucceeded(): void {
-    this.succeeded = true;
+    if (this.stage === 'handling') this.stage = 'succeeded';
+  }
+
+  /** The handler, a pipe or a later interceptor failed: the slot goes back now. */
+  handlerFailed(): Promise<void> {
+    this.stage = 'failed';
+    return this.release();
   }
 
   /** The response ended: `finished` when fully delivered, with its status code. */
   responseEnded(finished: boolean, statusCode: number): void {
-    const handedToTask = this.mode === 'event' && this.succeeded && finished && statusCode < 400;
-    if (handedToTask) {
-      this.keeper?.stop();
-      this.onSettled?.();
+    if (!finished) this.clientGone = true;
+    if (this.mode === 'response') {
+      void this.release();
       return;
     }
-    void this.release();
+    switch (this.stage) {
+      case 'succeeded':
+        if (statusCode >= 400) void this.release();
+        else this.handOverToTask();
+        return;
+      case 'handling':
+        // The handler's outcome decides: success keeps the slot for the task it created.
+        return;
+      default:
+        // The handler never ran (a later guard said no, or the client left first) or failed.
+        void this.release();
+    }
   }
 
   /** Gives the slot back; idempotent. A release that cannot reach Redis is queued by the gate. */
@@ -61,5 +88,10 @@ export class RequestSlot {
         this.onSettled?.();
       });
     return this.released;
+  }
+
+  private handOverToTask(): void {
+    this.keeper?.stop();
+    this.onSettled?.();
   }
 }
