@@ -180,7 +180,7 @@ function rethrowAs(path: string, value: unknown, check: () => void): void {
     check();
   } catch (error) {
     if (!(error instanceof InvalidArgumentError)) throw error;
-    fail(path, value, error.message.replace(/^.*?; /, '').replace(/\.$/, ''));
+    fail(path, value, error.requirement);
   }
 }
 

@@ -9,7 +9,8 @@ export class InvalidArgumentError extends QueueGateError {
   constructor(
     readonly argument: string,
     readonly value: unknown,
-    requirement: string,
+    /** What a valid value looks like. */
+    readonly requirement: string,
   ) {
     super(`Invalid ${argument}: ${describeValue(value)}; ${requirement}.`);
   }
