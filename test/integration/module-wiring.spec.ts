@@ -25,7 +25,7 @@ import {
   QueueGateService,
 } from '../../src';
 import { CapturedLogger } from '../support/http-app';
-import { startRedisServer } from '../support/redis-server';
+import { freePort, startRedisServer } from '../support/redis-server';
 import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
 
 /** Configuration an application might keep in its own module, for forRootAsync. */
@@ -522,6 +522,38 @@ describe('QueueGateModule wiring', () => {
         expect(gate.pendingReleases().queued).toBe(0);
         expect((await gate.acquire('flux', { taskId: 'after' })).acquired).toBe(true);
         // Closed while Redis is up, so that the client quits rather than drops a reconnect.
+        await app.close();
+      } finally {
+        await server.stop();
+      }
+    });
+
+    it('lets the app boot while Redis is unreachable, answering unavailable until it is up', async () => {
+      const port = await freePort();
+      const started = Date.now();
+      const app = await boot([
+        QueueGateModule.forRoot({
+          redis: { url: `redis://127.0.0.1:${port}` },
+          commandTimeoutMs: 300,
+          shutdownTimeoutMs: 200,
+        }),
+      ]);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(logger.fromGate('warn').some((line) => line.includes('not reachable'))).toBe(true);
+      const gate = app.get(QueueGateService);
+      const acquire = await timedRejection(gate.acquire('flux', { taskId: 'early' }));
+      expect(acquire.error).toBeInstanceOf(GateUnavailableError);
+      expect(acquire.took).toBeLessThan(5_000);
+
+      const server = await startRedisServer({ port });
+      try {
+        const end = Date.now() + 10_000;
+        let result = await gate.acquire('flux', { taskId: 'later' }).catch(() => undefined);
+        while (!result && Date.now() < end) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          result = await gate.acquire('flux', { taskId: 'later' }).catch(() => undefined);
+        }
+        expect(result?.acquired).toBe(true);
         await app.close();
       } finally {
         await server.stop();
