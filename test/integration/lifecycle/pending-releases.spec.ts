@@ -143,6 +143,43 @@ describe('releases while Redis is down', () => {
     }
   });
 
+  it('a retry after Redis is back takes the slot, and the stale queued release never frees it', async () => {
+    const keyPrefix = uniquePrefix('lifecycle-pending-stale');
+    // Retries far apart: the queued release is still waiting when the retry event comes.
+    const app = await startGateApp({
+      keyPrefix,
+      redisUrl: server.url,
+      events: true,
+      gate: {
+        commandTimeoutMs: 300,
+        pendingReleases: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+      },
+    });
+    let closed = false;
+    try {
+      const { taskId } = await app.gate.acquire(MODEL);
+      await server.stop();
+      await app.emitter.emitAsync(QUEUE_GATE_EVENTS.failed, new TaskLifecycleEvent(MODEL, taskId));
+      expect(app.gate.pendingReleases().queued).toBe(1);
+      await server.restart();
+      // Until the client has reconnected, a retry would be deferred: wait for the gate to answer.
+      await eventually(() => app.gate.usage(MODEL), { timeoutMs: 15_000 });
+
+      await expect(
+        app.emitter.emitAsync(QUEUE_GATE_EVENTS.retrying, new TaskLifecycleEvent(MODEL, taskId)),
+      ).resolves.toEqual([true]);
+
+      expect(app.gate.pendingReleases().queued).toBe(0);
+      // The shutdown flush would deliver a release still queued, freeing the retried task's slot.
+      await app.close();
+      closed = true;
+      expect(await membersOf(keyPrefix, MODEL, server.url)).toEqual([taskId]);
+    } finally {
+      if (!closed) await app.close();
+      await dropPrefix(keyPrefix, server.url);
+    }
+  });
+
   it('shutdown delivers queued releases once Redis is reachable again', async () => {
     const keyPrefix = uniquePrefix('lifecycle-pending-shutdown');
     const app = await startApp(keyPrefix);
