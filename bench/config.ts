@@ -1,0 +1,42 @@
+/**
+ * The benchmark's knobs. Defaults keep `npm run bench` at a few minutes on a 2-core machine;
+ * BENCH_ROUNDS and BENCH_RUN_MS shorten it while working on the benchmark itself.
+ */
+export const BENCH = {
+  /** Rounds of every interleaved comparison; results are medians over rounds. */
+  rounds: positiveInt(process.env.BENCH_ROUNDS, 7),
+  /** Length of one closed-loop run of one contender, in ms. */
+  runMs: positiveInt(process.env.BENCH_RUN_MS, 1_000),
+  /** Length of the untimed warm-up run of each contender, in ms. */
+  warmUpMs: 300,
+  /** A limit no run reaches: every acquire is admitted. */
+  uncontendedLimit: 1_000_000,
+  /** Lease of every slot, in ms: long enough that nothing expires during the run. */
+  leaseMs: 3_600_000,
+  http: {
+    /** autocannon connections; enough to keep the app busy without swamping two cores. */
+    connections: 32,
+    /** Seconds of one autocannon run. */
+    seconds: positiveInt(process.env.BENCH_HTTP_SECONDS, 3),
+    /** Limit of the decorated route: high enough that nothing is refused. */
+    limit: 100_000,
+  },
+  memory: {
+    /** Gate sizes measured for memory per slot and for acquire cost. */
+    small: 100,
+    large: 100_000,
+    /** Concurrent acquires while filling a gate. */
+    fillConcurrency: 2_000,
+  },
+  scale: {
+    /** Sequential acquires between two readings of the server's counters. */
+    batch: 20,
+    /** Batches per gate per round. */
+    batchesPerRound: 50,
+  },
+} as const;
+
+function positiveInt(text: string | undefined, fallback: number): number {
+  const value = Number(text);
+  return Number.isSafeInteger(value) && value > 0 ? value : fallback;
+}

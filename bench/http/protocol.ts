@@ -1,0 +1,8 @@
+/** Messages between the HTTP benchmark and the app it forks. */
+export type AppMessage = { listening: number } | { failed: string };
+
+/** What the parent sends to have the app close and exit. */
+export const STOP = 'stop';
+
+/** Environment variable that carries the Redis URL to the app. */
+export const REDIS_URL_ENV = 'BENCH_REDIS_URL';

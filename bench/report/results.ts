@@ -1,0 +1,16 @@
+import type { Machine } from '../support/machine';
+import type { HttpRun } from '../sections/http';
+import type { MemoryResult } from '../sections/memory';
+import type { ScaleRun } from '../sections/scale';
+import type { ThroughputRun } from '../sections/throughput';
+
+/** Everything one `npm run bench` measured. */
+export interface BenchResults {
+  machine: Machine;
+  throughput: ThroughputRun[];
+  http: HttpRun[];
+  memory: MemoryResult[];
+  scale: ScaleRun[];
+  /** Seconds from start to report, redis-server start-up included. */
+  wallSeconds: number;
+}

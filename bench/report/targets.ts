@@ -1,0 +1,103 @@
+import { BENCH } from '../config';
+import { queueGateKind } from '../contenders/queue-gate.contender';
+import { rawScriptsKind } from '../contenders/raw-scripts.contender';
+import { redisSemaphoreKind } from '../contenders/redis-semaphore.contender';
+import { seedKind } from '../contenders/seed.contender';
+import { SCENARIOS } from '../sections/scenarios';
+import { num, times } from './markdown';
+import type { BenchResults } from './results';
+import { httpRatio, scaleRatio, throughputRatio } from './summary';
+
+/** One of the goals the package sets itself, and how this run did against it. */
+export interface Target {
+  name: string;
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+const ours = queueGateKind.name;
+
+export function evaluateTargets(results: BenchResults): Target[] {
+  return [
+    serviceOverhead(results),
+    versusSemaphore(results),
+    serverTime(results),
+    httpOverhead(results),
+    memoryPerSlot(results),
+    acquireAtScale(results),
+  ];
+}
+
+/** QueueGate's pairs/s over the raw scripts', in every scenario. */
+function serviceOverhead({ throughput }: BenchResults): Target {
+  const ratios = SCENARIOS.map((scenario) =>
+    throughputRatio(throughput, scenario, ours, rawScriptsKind.name, (run) => run.pairsPerSecond),
+  );
+  return {
+    name: 'Service overhead',
+    goal: 'QueueGate pairs/s ≥ 0.95× raw scripts, every load',
+    measured: SCENARIOS.map((s, i) => `${s.label}: ${times(ratios[i])}`).join('; '),
+    met: ratios.every((ratio) => ratio >= 0.95),
+  };
+}
+
+function versusSemaphore({ throughput }: BenchResults): Target {
+  const contended = SCENARIOS.filter((scenario) => scenario.contended);
+  const ratios = contended.map((scenario) =>
+    throughputRatio(throughput, scenario, ours, redisSemaphoreKind.name, (r) => r.pairsPerSecond),
+  );
+  return {
+    name: 'Contended, vs redis-semaphore',
+    goal: 'QueueGate pairs/s ≥ 1.2× redis-semaphore at 256 callers on limit 64',
+    measured: contended.map((s, i) => `${s.label}: ${times(ratios[i])}`).join('; '),
+    met: ratios.every((ratio) => ratio >= 1.2),
+  };
+}
+
+/** Server time per pair of our scripts over the seed's, where every acquire is admitted. */
+function serverTime({ throughput }: BenchResults): Target {
+  const uncontended = SCENARIOS.filter((scenario) => !scenario.contended);
+  const ratios = uncontended.map((scenario) =>
+    throughputRatio(throughput, scenario, ours, seedKind.name, (run) => run.serverUsecPerPair),
+  );
+  return {
+    name: 'Redis time per pair, vs the seed',
+    goal: 'commandstats µs per pair ≤ 1.15× the seed’s, every uncontended load',
+    measured: uncontended.map((s, i) => `${s.label}: ${times(ratios[i])}`).join('; '),
+    met: ratios.every((ratio) => ratio <= 1.15),
+  };
+}
+
+function httpOverhead({ http }: BenchResults): Target {
+  const ratio = httpRatio(http, 'gated');
+  return {
+    name: 'HTTP, decorated vs plain route',
+    goal: "`@QueueLimited` (release: 'response') req/s ≥ 0.85× the plain route",
+    measured: times(ratio),
+    met: ratio >= 0.85,
+  };
+}
+
+function memoryPerSlot({ memory }: BenchResults): Target {
+  return {
+    name: 'Memory per held slot',
+    goal: '≤ 150 bytes per slot (MEMORY USAGE), at 100 and 100,000 holders',
+    measured: memory
+      .map((m) => `${num(m.holders)}: ${num(m.keyBytesPerSlot, 1)} B (${m.encoding})`)
+      .join('; '),
+    met: memory.every((m) => m.keyBytesPerSlot <= 150),
+  };
+}
+
+function acquireAtScale({ scale }: BenchResults): Target {
+  const { small, large } = BENCH.memory;
+  const latency = scaleRatio(scale, large, small, (run) => run.p50Us);
+  const server = scaleRatio(scale, large, small, (run) => run.serverUsecPerAcquire);
+  return {
+    name: 'Acquire at 100,000 holders',
+    goal: '≤ 2× the cost at 100 holders (p50 latency and Redis µs per acquire)',
+    measured: `latency ${times(latency)}; Redis time ${times(server)}`,
+    met: latency <= 2 && server <= 2,
+  };
+}
