@@ -17,7 +17,7 @@ export const queueGateKind: ContenderKind = {
     });
     return {
       name: this.name,
-      clientCommands: ['evalsha', 'eval'],
+      clientCommands: ['evalsha', 'eval', 'zrem'],
       async tryAcquire() {
         const slot = await service.acquire(gate);
         return slot.acquired ? () => service.release(gate, slot.taskId) : null;

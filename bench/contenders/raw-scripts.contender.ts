@@ -15,11 +15,11 @@ export const rawScriptsKind: ContenderKind = {
     const key = gateKey(DEFAULT_KEY_PREFIX, gate);
     return {
       name: this.name,
-      clientCommands: ['evalsha', 'eval'],
+      clientCommands: ['evalsha', 'eval', 'zrem'],
       async tryAcquire() {
         const holder = randomUUID();
         const [admitted] = await scripts.queueGateAcquire(key, holder, limit, BENCH.leaseMs);
-        return admitted === 1 ? () => scripts.queueGateRelease(key, holder) : null;
+        return admitted === 1 ? () => client.zrem(key, holder) : null;
       },
       reset: () => client.del(key),
     };

@@ -74,6 +74,8 @@ export class PendingReleaseQueue {
    * the new acquire would free the new slot.
    */
   cancel(gate: string, holder: string): boolean {
+    // Called on every acquire and release: skip building the key while nothing is queued.
+    if (this.entries.size === 0) return false;
     return this.entries.delete(entryId(gate, holder));
   }
 

@@ -131,7 +131,7 @@ export class QueueGate {
   async release(model: string, taskId: string): Promise<boolean> {
     assertModelName(model);
     assertTaskId(taskId);
-    this.keepAlives.get(holderId(model, taskId))?.stop();
+    if (this.keepAlives.size > 0) this.keepAlives.get(holderId(model, taskId))?.stop();
     try {
       const reply = await this.call(model, 'release', () =>
         this.store.release({ gate: model, holder: taskId }),

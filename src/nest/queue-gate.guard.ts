@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
+import { ClientClosedRequestException } from './client-closed-request.exception';
 import { GateUnavailableError } from '../core/errors/gate-unavailable.error';
 import { InvalidModelNameError } from '../core/errors/invalid-model-name.error';
 import type { AcquireResult } from '../core/gate-results';
@@ -90,7 +91,7 @@ export class QueueGateGuard implements CanActivate {
       this.setHeader(response, 'Retry-After', String(retryAfter(options)));
       throw new QueueGateFullException(name, result.limit!);
     }
-    this.attach(request, response, options, {
+    const slot = this.attach(request, response, options, {
       model: name,
       taskId,
       expiresAt: result.expiresAt,
@@ -98,6 +99,11 @@ export class QueueGateGuard implements CanActivate {
       limit: result.limit,
       tracked: true,
     });
+    // A 'response' route has no interceptor to skip the handler for a client that already
+    // left; the slot went back when its close was seen.
+    if (slot.mode === 'response' && !slot.handlerStarting()) {
+      throw new ClientClosedRequestException(name);
+    }
     return true;
   }
 
@@ -203,7 +209,7 @@ export class QueueGateGuard implements CanActivate {
     response: any,
     options: QueueLimitedOptions,
     slot: GateSlotInfo,
-  ): void {
+  ): RequestSlot {
     const mode = options.release ?? 'event';
     // A streaming response may outlive its lease; keep it alive until the response ends.
     const keeper =
@@ -218,6 +224,7 @@ export class QueueGateGuard implements CanActivate {
     this.onResponseEnd(response, (finished, statusCode) =>
       requestSlot.responseEnded(finished, statusCode),
     );
+    return requestSlot;
   }
 }
 

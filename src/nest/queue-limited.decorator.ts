@@ -32,7 +32,9 @@ export function QueueLimited(
   return applyDecorators(
     SetMetadata(QUEUE_LIMITED_METADATA, metadata),
     UseGuards(QueueGateGuard),
-    UseInterceptors(QueueGateInterceptor),
+    // A 'response' slot goes back when the response ends whatever the handler did, so it
+    // needs no interceptor (Nest's interceptor pipeline costs more than the gate itself).
+    ...(options.release === 'response' ? [] : [UseInterceptors(QueueGateInterceptor)]),
   );
 }
 

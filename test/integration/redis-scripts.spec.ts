@@ -125,13 +125,6 @@ describe('gate scripts on Redis', () => {
       ]);
     });
 
-    it('release: { released }', async () => {
-      const key = store.keyOf('m');
-      await scripts.queueGateAcquire(key, 'a', 1, 5_000);
-      expect(await scripts.queueGateRelease(key, 'a')).toEqual([1]);
-      expect(await scripts.queueGateRelease(key, 'a')).toEqual([0]);
-    });
-
     it('extend: { extended, expiresAt, now }, and a lost lease stays out of the set', async () => {
       const key = store.keyOf('m');
       await scripts.queueGateAcquire(key, 'a', 1, 5_000);

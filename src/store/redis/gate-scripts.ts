@@ -3,13 +3,11 @@ import { ACQUIRE_LUA } from './scripts/acquire.lua';
 import { EXTEND_LUA } from './scripts/extend.lua';
 import { HOLDERS_LUA } from './scripts/holders.lua';
 import { RECONCILE_LUA } from './scripts/reconcile.lua';
-import { RELEASE_LUA } from './scripts/release.lua';
 import { USAGE_LUA } from './scripts/usage.lua';
 
 /** The gate's scripts as ioredis commands (EVALSHA, with EVAL once after a NOSCRIPT). */
 export interface GateScriptCommands {
   queueGateAcquire(key: string, holder: string, limit: number, leaseMs: number): Promise<number[]>;
-  queueGateRelease(key: string, holder: string): Promise<number[]>;
   queueGateExtend(key: string, holder: string, leaseMs: number): Promise<number[]>;
   queueGateUsage(key: string): Promise<number[]>;
   queueGateHolders(key: string): Promise<[number, string[]]>;
@@ -26,7 +24,6 @@ export type GateRedisClient = (Redis | Cluster) & GateScriptCommands;
 
 const SCRIPTS: Record<keyof GateScriptCommands, string> = {
   queueGateAcquire: ACQUIRE_LUA,
-  queueGateRelease: RELEASE_LUA,
   queueGateExtend: EXTEND_LUA,
   queueGateUsage: USAGE_LUA,
   queueGateHolders: HOLDERS_LUA,

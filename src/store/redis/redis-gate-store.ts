@@ -16,7 +16,8 @@ import type {
 import { defineGateScripts, type GateRedisClient } from './gate-scripts';
 
 /**
- * The gate in Redis: one sorted set per gate at `<keyPrefix>{<gate>}`, one script per decision.
+ * The gate in Redis: one sorted set per gate at `<keyPrefix>{<gate>}`, one atomic step per
+ * decision (a script, or a single ZREM for a release).
  * Works with a standalone, Sentinel or Cluster ioredis client; the client's own `keyPrefix`
  * option, if any, is applied on top.
  */
@@ -49,7 +50,9 @@ export class RedisGateStore implements GateStore {
   }
 
   async release({ gate, holder }: HolderRequest): Promise<ReleaseReply> {
-    const [released] = await this.client.queueGateRelease(this.keyOf(gate), holder);
+    // One ZREM is atomic and idempotent on its own; a script around it only costs server time.
+    // (A release that must check a fencing token will need a script again.)
+    const released = await this.client.zrem(this.keyOf(gate), holder);
     return { released: released === 1 };
   }
 

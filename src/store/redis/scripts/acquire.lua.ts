@@ -22,24 +22,32 @@ ${SERVER_TIME_LUA}${OUTLIVE_LEASE_LUA}
 local reclaimed = redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 
 local expiresAt = now + leaseMs
-local held = redis.call('ZSCORE', key, holder)
 local used = redis.call('ZCARD', key)
+local held = false
+
+if limit <= 0 or used < limit then
+  -- 2a. Room for one more: NX adds a new holder and leaves one that already holds untouched.
+  if redis.call('ZADD', key, 'NX', expiresAt, holder) == 1 then
+    used = used + 1
+  else
+    held = redis.call('ZSCORE', key, holder)
+  end
+else
+  -- 2b. Full: only a holder that already holds is admitted (its one slot).
+  held = redis.call('ZSCORE', key, holder)
+  if not held then
+    return { 0, 0, used, reclaimed, 0, now }
+  end
+end
 
 if held then
-  -- 2a. A holder that already holds keeps its one slot: refresh the lease, never shorten it.
+  -- 2c. A holder that already holds keeps its one slot: refresh the lease, never shorten it.
   held = tonumber(held)
   if expiresAt > held then
     redis.call('ZADD', key, expiresAt, holder)
   else
     expiresAt = held
   end
-else
-  -- 2b. A new holder is compared with the limit only when there is one.
-  if limit > 0 and used >= limit then
-    return { 0, 0, used, reclaimed, 0, now }
-  end
-  redis.call('ZADD', key, expiresAt, holder)
-  used = used + 1
 end
 
 -- 3. The key must live at least as long as its longest lease.
