@@ -502,6 +502,8 @@ describe('QueueGate on a MemoryGateStore', () => {
         InvalidExpectedSecondsError,
       );
       expect(() => gate.keepAlive('m', 't', { everySeconds: -1 })).toThrow(/everySeconds/);
+      // 0 would renew in a busy loop; it is refused rather than read as "the default".
+      expect(() => gate.keepAlive('m', 't', { everySeconds: 0 })).toThrow(/everySeconds: 0/);
       expect(() => gate.keepAlive('m', '')).toThrow(InvalidTaskIdError);
     });
 

@@ -164,7 +164,12 @@ export class QueueGate {
     assertModelName(model);
     assertTaskId(taskId);
     const leaseMs = this.leaseOf(options.expectedSeconds);
-    if (options.everySeconds !== undefined) assertSeconds(options.everySeconds, 'everySeconds');
+    if (options.everySeconds !== undefined) {
+      assertSeconds(options.everySeconds, 'everySeconds');
+      if (options.everySeconds === 0) {
+        throw new InvalidArgumentError('everySeconds', 0, 'it must be a number > 0');
+      }
+    }
     const everyMs = Math.max(
       1,
       options.everySeconds ? options.everySeconds * 1000 : Math.floor(leaseMs / 3),

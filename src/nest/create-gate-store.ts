@@ -29,6 +29,9 @@ const OWNED_CLIENT_DEFAULTS = {
   // 503 promptly and queued releases are retried by the gate itself.
   enableOfflineQueue: false,
   maxRetriesPerRequest: 1,
+  // Connect in onModuleInit, not at construction: a boot that fails before then runs no
+  // shutdown hook, and an open connection would keep the process alive.
+  lazyConnect: true,
 };
 
 /**

@@ -1,13 +1,8 @@
 import type { Provider } from '@nestjs/common';
-import type { GateStoreHandle } from './create-gate-store';
 import type { LifecycleEmitter } from './lifecycle-emitter';
 import { MissingDependencyError } from '../core/errors/missing-dependency.error';
 import { optionalRequire } from './optional-require';
-import {
-  QUEUE_GATE_EVENT_EMITTER,
-  QUEUE_GATE_OPTIONS,
-  QUEUE_GATE_STORE_HANDLE,
-} from './queue-gate.constants';
+import { QUEUE_GATE_EVENT_EMITTER, QUEUE_GATE_OPTIONS } from './queue-gate.constants';
 import type { QueueGateModuleOptions } from './queue-gate.options';
 
 export const EVENT_EMITTER_PACKAGE = '@nestjs/event-emitter';
@@ -24,14 +19,10 @@ export function eventEmitterProvider(): Provider {
     provide: QUEUE_GATE_EVENT_EMITTER,
     useFactory: (
       options: QueueGateModuleOptions,
-      handle: GateStoreHandle,
       emitter?: LifecycleEmitter,
     ): LifecycleEmitter | null => {
       if (options.events === false) return null;
       if (!emitter && options.events !== undefined) {
-        // A failed boot runs no shutdown hook: the connection the module opened for its store
-        // would stay open and keep the process alive.
-        handle.ownedClient?.disconnect();
         throw new MissingDependencyError(
           EVENT_EMITTER_PACKAGE,
           'The task lifecycle listener (the events option)',
@@ -42,10 +33,6 @@ export function eventEmitterProvider(): Provider {
       }
       return emitter ?? null;
     },
-    inject: [
-      QUEUE_GATE_OPTIONS,
-      QUEUE_GATE_STORE_HANDLE,
-      ...(token ? [{ token: token as any, optional: true }] : []),
-    ],
+    inject: [QUEUE_GATE_OPTIONS, ...(token ? [{ token: token as any, optional: true }] : [])],
   };
 }

@@ -55,11 +55,28 @@ export class QueueGateService
     const client = this.handle.ownedClient;
     // The module's own client fails fast while disconnected, so let it connect before the
     // first request rather than answer that request 503.
+    if (client) this.reportConnectionErrors(client);
     if (client && client.status !== 'ready') {
-      const ready = await waitUntilReady(client, this.options.commandTimeoutMs ?? 2_000);
-      if (!ready)
+      const ready = waitUntilReady(client, this.options.commandTimeoutMs ?? 2_000);
+      // Connection errors are retried by ioredis and reported as unavailable per call.
+      if (client.status === 'wait') client.connect().catch(() => undefined);
+      if (!(await ready))
         this.logger.warn('Redis is not reachable yet; gates answer unavailable until it is.');
     }
+  }
+
+  /** Logs the module's own client's connection errors once per outage, not once per retry. */
+  private reportConnectionErrors(client: NonNullable<GateStoreHandle['ownedClient']>): void {
+    let down = false;
+    client.on('error', (error: Error) => {
+      if (down) return;
+      down = true;
+      this.logger.warn(`Redis connection error: ${error.message}; reconnecting.`);
+    });
+    client.on('ready', () => {
+      if (down) this.logger.log('Redis connection is back.');
+      down = false;
+    });
   }
 
   /** @internal Registers a streaming request's slot for release at shutdown. */
