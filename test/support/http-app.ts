@@ -5,6 +5,9 @@ import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { QueueGateModule, QueueGateService, type QueueGateModuleOptions } from '../../src';
 import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from './test-redis';
+import { eventually, sleep } from './eventually';
+
+export { eventually, sleep };
 
 /** The HTTP platforms every e2e suite runs on. */
 export type Platform = 'express' | 'fastify';
@@ -259,29 +262,6 @@ function parseEvent(block: string): ServerEvent | undefined {
   } catch {
     return { type, data: text };
   }
-}
-
-/**
- * Retries `check` until it stops throwing, then returns its result; rethrows its last error
- * after `timeoutMs`. For state that changes after the response, such as a release on close.
- */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  { timeoutMs = 5_000, everyMs = 20 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(everyMs);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The r= value of a `RateLimit` header, or undefined when absent. */

@@ -6,6 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { QueueGateModule, type QueueGateModuleOptions, QueueGateService } from '../../../src';
 import { CapturedLogger } from '../../support/http-app';
 import { closeClient, dropKeys, newRedis, testRedisUrl } from '../../support/test-redis';
+import { eventually, sleep } from '../../support/eventually';
+
+export { eventually, sleep };
 
 /** What {@link startGateApp} builds. */
 export interface GateAppOptions {
@@ -103,29 +106,6 @@ export async function dropPrefix(prefix: string, redisUrl = testRedisUrl()): Pro
   } finally {
     await closeClient(client);
   }
-}
-
-/**
- * Retries `check` until it stops throwing and returns its result; rethrows its last error after
- * `timeoutMs`. For state that changes in the background: releases, retries, reconcile rounds.
- */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  { timeoutMs = 5_000, everyMs = 20 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    await sleep(everyMs);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The members of a gate's sorted set, read with a separate client. */
