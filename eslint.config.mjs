@@ -32,6 +32,7 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
       sourceType: 'commonjs',
       globals: { module: 'writable', require: 'readonly' },
     },
