@@ -31,41 +31,59 @@ export function evaluateTargets(results: BenchResults): Target[] {
 
 /** QueueGate's pairs/s over the raw scripts', in every scenario. */
 function serviceOverhead({ throughput }: BenchResults): Target {
-  const ratios = SCENARIOS.map((scenario) =>
-    throughputRatio(throughput, scenario, ours, rawScriptsKind.name, (run) => run.pairsPerSecond),
-  );
-  return {
+  return ratioTarget(throughput, {
     name: 'Service overhead',
     goal: 'QueueGate pairs/s ≥ 0.95× raw scripts, every load',
-    measured: SCENARIOS.map((s, i) => `${s.label}: ${times(ratios[i])}`).join('; '),
-    met: ratios.every((ratio) => ratio >= 0.95),
-  };
+    scenarios: SCENARIOS,
+    against: rawScriptsKind.name,
+    metric: (run) => run.pairsPerSecond,
+    met: (ratio) => ratio >= 0.95,
+  });
 }
 
 function versusSemaphore({ throughput }: BenchResults): Target {
-  const contended = SCENARIOS.filter((scenario) => scenario.contended);
-  const ratios = contended.map((scenario) =>
-    throughputRatio(throughput, scenario, ours, redisSemaphoreKind.name, (r) => r.pairsPerSecond),
-  );
-  return {
+  return ratioTarget(throughput, {
     name: 'Contended, vs redis-semaphore',
     goal: 'QueueGate pairs/s ≥ 1.2× redis-semaphore at 256 callers on limit 64',
-    measured: contended.map((s, i) => `${s.label}: ${times(ratios[i])}`).join('; '),
-    met: ratios.every((ratio) => ratio >= 1.2),
-  };
+    scenarios: SCENARIOS.filter((scenario) => scenario.contended),
+    against: redisSemaphoreKind.name,
+    metric: (run) => run.pairsPerSecond,
+    met: (ratio) => ratio >= 1.2,
+  });
 }
 
 /** Server time per pair of our scripts over the seed's, where every acquire is admitted. */
 function serverTime({ throughput }: BenchResults): Target {
-  const uncontended = SCENARIOS.filter((scenario) => !scenario.contended);
-  const ratios = uncontended.map((scenario) =>
-    throughputRatio(throughput, scenario, ours, seedKind.name, (run) => run.serverUsecPerPair),
-  );
-  return {
+  return ratioTarget(throughput, {
     name: 'Redis time per pair, vs the seed',
     goal: 'commandstats µs per pair ≤ 1.15× the seed’s, every uncontended load',
-    measured: uncontended.map((s, i) => `${s.label}: ${times(ratios[i])}`).join('; '),
-    met: ratios.every((ratio) => ratio <= 1.15),
+    scenarios: SCENARIOS.filter((scenario) => !scenario.contended),
+    against: seedKind.name,
+    metric: (run) => run.serverUsecPerPair,
+    met: (ratio) => ratio <= 1.15,
+  });
+}
+
+/** A target on QueueGate's ratio to another contender, met when it is met in every scenario. */
+function ratioTarget(
+  throughput: BenchResults['throughput'],
+  spec: {
+    name: string;
+    goal: string;
+    scenarios: typeof SCENARIOS;
+    against: string;
+    metric: (run: BenchResults['throughput'][number]) => number;
+    met: (ratio: number) => boolean;
+  },
+): Target {
+  const ratios = spec.scenarios.map((scenario) =>
+    throughputRatio(throughput, scenario, ours, spec.against, spec.metric),
+  );
+  return {
+    name: spec.name,
+    goal: spec.goal,
+    measured: spec.scenarios.map((s, i) => `${s.label}: ${times(ratios[i])}`).join('; '),
+    met: ratios.every(spec.met),
   };
 }
 
