@@ -1,0 +1,281 @@
+import type { AdmitRecord, FaultKind, FaultRecord, LedgerRecord } from './ledger';
+
+/*
+ * The checker: pure functions from ledgers and counts to a verdict. Nothing here touches a
+ * process, a clock or Redis, so hand-made ledgers can prove that each rule fails when it should.
+ */
+
+/** One admission as the ledgers saw it: [start, stop] lies inside its real holding interval. */
+export interface Interval {
+  admission: string;
+  model: string;
+  taskId: string;
+  token: number | null;
+  start: number;
+  /** min(end, lease end), or the lease end when the holder never said it ended. */
+  stop: number;
+  /** Earliest end any process recorded; undefined when abandoned (crash, lost task). */
+  end: number | undefined;
+  /** Latest lease end known for it (admit or a later read of the gate). */
+  leaseEnd: number;
+}
+
+export interface Intervals {
+  intervals: Interval[];
+  /** Lease or end records of admissions nobody recorded admitting. */
+  orphans: number;
+}
+
+/** Folds the records of every process into one interval per admission. */
+export function intervalsOf(records: readonly LedgerRecord[]): Intervals {
+  const admits = new Map<string, AdmitRecord>();
+  for (const record of records) if (record.kind === 'admit') admits.set(record.admission, record);
+  const leaseEnds = new Map<string, number>();
+  const ends = new Map<string, number>();
+  let orphans = 0;
+  for (const record of records) {
+    if (record.kind !== 'lease' && record.kind !== 'end') continue;
+    if (!admits.has(record.admission)) {
+      orphans++;
+      continue;
+    }
+    if (record.kind === 'lease') {
+      leaseEnds.set(
+        record.admission,
+        Math.max(leaseEnds.get(record.admission) ?? 0, record.leaseEnd),
+      );
+    } else {
+      // Several processes may end one admission (the server ends a stream the client left).
+      ends.set(record.admission, Math.min(ends.get(record.admission) ?? Infinity, record.at));
+    }
+  }
+  const intervals = [...admits.values()].map((admit): Interval => {
+    const leaseEnd = Math.max(admit.leaseEnd, leaseEnds.get(admit.admission) ?? 0);
+    const end = ends.get(admit.admission);
+    return {
+      admission: admit.admission,
+      model: admit.model,
+      taskId: admit.taskId,
+      token: admit.token,
+      start: admit.at,
+      stop: Math.min(end ?? Infinity, leaseEnd),
+      end,
+      leaseEnd,
+    };
+  });
+  return { intervals, orphans };
+}
+
+/** An instant at which a model had more distinct holders than its limit. */
+export interface Violation {
+  model: string;
+  at: number;
+  limit: number;
+  holders: { taskId: string; token: number | null; admission: string }[];
+  /** The last fault injected at or before `at`. */
+  faultBefore: FaultRecord | undefined;
+}
+
+export interface ModelOverlap {
+  limit: number;
+  admissions: number;
+  /** Most distinct task ids holding at one instant. */
+  maxOverlap: number;
+  /** maxOverlap ÷ limit: above 1 means the gate over-admitted. */
+  ratio: number;
+  /** Admissions that took a model above its limit. */
+  overAdmissions: number;
+  /** Admissions that ended after their last known lease end (ran without a slot). */
+  ranPastLease: number;
+  /** Admissions never ended: counted until their lease end. */
+  abandoned: number;
+  /** The first few violations, for the report. */
+  violations: Violation[];
+}
+
+const KEPT_VIOLATIONS = 5;
+
+/**
+ * Per model, sweeps the intervals in time order and counts distinct task ids holding at each
+ * instant: a duplicate admission of one task id is one slot, as in the gate. An interval that
+ * stops at the instant another starts does not overlap it.
+ */
+export function overlapOf(
+  intervals: readonly Interval[],
+  limits: Readonly<Record<string, number>>,
+  faults: readonly FaultRecord[] = [],
+): Record<string, ModelOverlap> {
+  const result: Record<string, ModelOverlap> = {};
+  for (const [model, limit] of Object.entries(limits)) {
+    const mine = intervals.filter((interval) => interval.model === model);
+    const overlap: ModelOverlap = {
+      limit,
+      admissions: mine.length,
+      maxOverlap: 0,
+      ratio: 0,
+      overAdmissions: 0,
+      ranPastLease: mine.filter((i) => i.end !== undefined && i.end > i.leaseEnd).length,
+      abandoned: mine.filter((i) => i.end === undefined).length,
+      violations: [],
+    };
+    // Stops sort before starts at the same instant.
+    const events = mine
+      .filter((interval) => interval.stop > interval.start)
+      .flatMap((interval) => [
+        { at: interval.start, delta: 1, interval },
+        { at: interval.stop, delta: -1, interval },
+      ])
+      .sort((a, b) => a.at - b.at || a.delta - b.delta);
+    const active = new Map<string, Interval[]>();
+    for (const { at, delta, interval } of events) {
+      const same = active.get(interval.taskId) ?? [];
+      if (delta < 0) {
+        same.splice(same.indexOf(interval), 1);
+        if (same.length === 0) active.delete(interval.taskId);
+        continue;
+      }
+      same.push(interval);
+      active.set(interval.taskId, same);
+      if (same.length > 1) continue; // a task id that already held: still one slot
+      overlap.maxOverlap = Math.max(overlap.maxOverlap, active.size);
+      if (active.size <= limit) continue;
+      overlap.overAdmissions++;
+      if (overlap.violations.length < KEPT_VIOLATIONS) {
+        overlap.violations.push({
+          model,
+          at,
+          limit,
+          holders: [...active.values()].map(([held]) => ({
+            taskId: held.taskId,
+            token: held.token,
+            admission: held.admission,
+          })),
+          faultBefore: faultBefore(faults, at),
+        });
+      }
+    }
+    overlap.ratio = limit > 0 ? overlap.maxOverlap / limit : 0;
+    result[model] = overlap;
+  }
+  return result;
+}
+
+/** The last fault at or before `at`. */
+export function faultBefore(faults: readonly FaultRecord[], at: number): FaultRecord | undefined {
+  let last: FaultRecord | undefined;
+  for (const fault of faults) if (fault.at <= at && (!last || fault.at >= last.at)) last = fault;
+  return last;
+}
+
+/** Longest stretch of [from, to] with no admission at all, in ms. */
+export function longestAdmissionGap(
+  admits: readonly number[],
+  from: number,
+  to: number,
+): { gapMs: number; startsAt: number } {
+  const times = admits.filter((at) => at >= from && at <= to).sort((a, b) => a - b);
+  let gap = { gapMs: 0, startsAt: from };
+  let previous = from;
+  for (const at of [...times, to]) {
+    if (at - previous > gap.gapMs) gap = { gapMs: at - previous, startsAt: previous };
+    previous = at;
+  }
+  return gap;
+}
+
+/** What the load generator saw. */
+export interface HttpCounts {
+  ok: number;
+  tooMany: number;
+  unavailable: number;
+  serverErrors: number;
+  /** Any other status (499 and the like). */
+  other: number;
+  /** Requests the client aborted or streams it left on purpose. */
+  aborted: number;
+  /** Requests that failed without a status (connection reset). */
+  networkErrors: number;
+}
+
+export function emptyHttpCounts(): HttpCounts {
+  return {
+    ok: 0,
+    tooMany: 0,
+    unavailable: 0,
+    serverErrors: 0,
+    other: 0,
+    aborted: 0,
+    networkErrors: 0,
+  };
+}
+
+/** Everything the run measured besides the ledgers. */
+export interface RunObservations {
+  limits: Readonly<Record<string, number>>;
+  http: HttpCounts;
+  /** When load ran, in ms since the epoch. */
+  load: { from: number; to: number };
+  /** Live holders per gate when the leak window closed. */
+  leftover: Readonly<Record<string, number>>;
+  /** Longest stretch without an admission that still counts as live, in ms. */
+  maxAdmissionGapMs: number;
+}
+
+export interface TortureReport {
+  models: Record<string, ModelOverlap>;
+  orphans: number;
+  admissions: number;
+  faults: Record<FaultKind, number>;
+  http: HttpCounts;
+  leaked: number;
+  leftover: Readonly<Record<string, number>>;
+  admissionGap: { gapMs: number; startsAt: number };
+  /** Each rule that failed, in words; empty when the run passed. */
+  failures: string[];
+}
+
+/** Applies the three rules (strict, no leak, live) to a run. */
+export function check(records: readonly LedgerRecord[], run: RunObservations): TortureReport {
+  const faults = records.filter((record): record is FaultRecord => record.kind === 'fault');
+  const { intervals, orphans } = intervalsOf(records);
+  const models = overlapOf(intervals, run.limits, faults);
+  const faultCounts = { pause: 0, 'client-kill': 0, 'script-flush': 0, 'redis-restart': 0 };
+  const counts: Record<FaultKind, number> = { ...faultCounts, 'worker-kill': 0 };
+  for (const fault of faults) counts[fault.fault]++;
+  const leaked = Object.values(run.leftover).reduce((sum, used) => sum + used, 0);
+  const admissionGap = longestAdmissionGap(
+    intervals.map((interval) => interval.start),
+    run.load.from,
+    run.load.to,
+  );
+
+  const failures: string[] = [];
+  for (const [model, overlap] of Object.entries(models)) {
+    if (overlap.maxOverlap > overlap.limit) {
+      failures.push(
+        `strict: ${model} held ${overlap.maxOverlap} slots with limit ${overlap.limit} ` +
+          `(${overlap.overAdmissions} over-admission(s))`,
+      );
+    }
+  }
+  if (leaked > 0) failures.push(`no leak: ${leaked} slot(s) still held after the leak window`);
+  if (run.http.serverErrors > 0)
+    failures.push(`live: ${run.http.serverErrors} HTTP 5xx other than 503`);
+  if (intervals.length === 0) failures.push('live: nothing was admitted');
+  if (admissionGap.gapMs > run.maxAdmissionGapMs) {
+    failures.push(
+      `live: no admission for ${admissionGap.gapMs} ms (bound ${run.maxAdmissionGapMs} ms)`,
+    );
+  }
+  return {
+    models,
+    orphans,
+    admissions: intervals.length,
+    faults: counts,
+    http: run.http,
+    leaked,
+    leftover: run.leftover,
+    admissionGap,
+    failures,
+  };
+}
