@@ -1,5 +1,5 @@
 export * from './core/errors';
-export { DEFAULT_KEY_PREFIX, gateKey } from './core/gate-key';
+export { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from './core/gate-key';
 export type { GateLogger } from './core/gate-logger';
 export type * from './core/gate-results';
 export type { KeepAliveHandle } from './core/lease-keep-alive';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DEFAULT_KEY_PREFIX, gateKey } from '../../src';
+import { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from '../../src';
 import { defineGateScripts } from '../../src/store/redis/gate-scripts';
 import { BENCH } from '../config';
 import type { ContenderKind } from './contender';
@@ -13,15 +13,27 @@ export const rawScriptsKind: ContenderKind = {
   create(client, gate, limit) {
     const scripts = defineGateScripts(client);
     const key = gateKey(DEFAULT_KEY_PREFIX, gate);
+    const tokens = gateTokensKey(DEFAULT_KEY_PREFIX, gate);
     return {
       name: this.name,
-      clientCommands: ['evalsha', 'eval', 'zrem'],
+      clientCommands: ['evalsha', 'eval'],
       async tryAcquire() {
         const holder = randomUUID();
-        const [admitted] = await scripts.queueGateAcquire(key, holder, limit, BENCH.leaseMs);
-        return admitted === 1 ? () => client.zrem(key, holder) : null;
+        const reply = await scripts.queueGateAcquire(
+          key,
+          tokens,
+          holder,
+          limit,
+          BENCH.leaseMs,
+          holder.slice(0, 8),
+          '0',
+        );
+        const token = String(reply[6]);
+        return reply[0] === 1
+          ? () => scripts.queueGateRelease(key, tokens, holder, 'token', token)
+          : null;
       },
-      reset: () => client.del(key),
+      reset: () => client.del(key, tokens),
     };
   },
 };

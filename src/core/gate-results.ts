@@ -29,17 +29,37 @@ export interface AcquireResult {
   reclaimed: number;
   /** Lease end in ms since the epoch, by the store's clock; null when not acquired. */
   expiresAt: number | null;
+  /**
+   * The admission's fencing token; null when not acquired. Tokens strictly increase per gate,
+   * also across the gate's keys expiring (they never fall below the store's clock in
+   * microseconds). Keep it with the task: a release or extend that passes it cannot touch a
+   * later admission of the same task, and a downstream store can refuse writes that carry a
+   * token older than one it has seen (a fencing token in Kleppmann's sense).
+   */
+  token: number | null;
+}
+
+/** Options of a release. */
+export interface ReleaseOptions {
+  /**
+   * The token of the admission being released. With it the release is fenced: it changes
+   * nothing, and throws `StaleTokenError`, when the task was admitted again since. Without it
+   * the release is unfenced and frees whatever admission the task holds.
+   */
+  token?: number;
 }
 
 /** Options of an extend or a keep-alive renewal. */
 export interface ExtendOptions {
   /** Expected remaining duration in seconds, turned into a lease by the lease policy. */
   expectedSeconds?: number;
+  /** The token of the admission to renew; a newer admission is left alone (`StaleTokenError`). */
+  token?: number;
 }
 
 /** Options of a keep-alive. */
 export interface KeepAliveOptions extends ExtendOptions {
-  /** Seconds between renewals. Default: a third of the lease. */
+  /** Seconds between renewals; shorter than the lease. Default: a third of the lease. */
   everySeconds?: number;
   /** Called once when a renewal finds the lease already lost. */
   onLost?: () => void;
@@ -60,6 +80,15 @@ export interface GateHolderInfo {
   taskId: string;
   /** Lease end in ms since the epoch, by the store's clock. */
   expiresAt: number;
+  /** The fencing token of its admission (0 for a holder recorded before tokens existed). */
+  token: number;
+}
+
+/** A holder a reconcile may remove, only while it holds the admission named by `token`. */
+export interface FencedHolder {
+  taskId: string;
+  /** Remove only while the task holds this token; absent for any. */
+  token?: number;
 }
 
 /** Options of a reconcile. */
@@ -67,9 +96,10 @@ export interface ReconcileOptions extends ExtendOptions {
   /**
    * When given, only these holders may be removed; holders missing from the active list but
    * not named here stay. A periodic reconcile passes the holders it found unknown twice in a
-   * row, so that a slot taken after it read the database is never removed.
+   * row, with their tokens, so that a slot taken after it read the database, or the same task
+   * admitted again meanwhile, is never removed.
    */
-  removable?: readonly string[];
+  removable?: readonly (string | FencedHolder)[];
 }
 
 /** The answer of a reconcile. */

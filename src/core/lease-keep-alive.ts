@@ -6,8 +6,23 @@ export interface KeepAliveHandle {
   stop(): void;
   /** False once stopped, released, or lost. */
   readonly active: boolean;
-  /** True when a renewal found the lease already gone. */
+  /** True when a renewal found the lease already gone, or held by a newer admission. */
   readonly lost: boolean;
+}
+
+/** What a {@link LeaseKeepAlive} is made of. */
+export interface LeaseKeepAliveSettings {
+  /** Names the lease in log lines. */
+  label: string;
+  /** Renews the lease once: true when renewed, false when it was lost. May throw when unreachable. */
+  renew: () => Promise<boolean>;
+  /** Delay between renewals, in ms. */
+  everyMs: number;
+  /** Called once when a renewal finds the lease lost. */
+  onLost: () => void;
+  /** Called once when the keep-alive stops, for whatever reason. */
+  onStop: () => void;
+  logger: GateLogger;
 }
 
 /**
@@ -20,14 +35,7 @@ export class LeaseKeepAlive implements KeepAliveHandle {
   private stopped = false;
   private leaseLost = false;
 
-  constructor(
-    private readonly label: string,
-    private readonly renew: () => Promise<boolean>,
-    private readonly everyMs: number,
-    private readonly onLost: () => void,
-    private readonly onStop: () => void,
-    private readonly logger: GateLogger,
-  ) {
+  constructor(private readonly settings: LeaseKeepAliveSettings) {
     this.arm();
   }
 
@@ -43,27 +51,27 @@ export class LeaseKeepAlive implements KeepAliveHandle {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.onStop();
+    this.settings.onStop();
   }
 
   private arm(): void {
-    this.timer = setTimeout(() => void this.tick(), this.everyMs);
+    this.timer = setTimeout(() => void this.tick(), this.settings.everyMs);
     this.timer.unref();
   }
 
   private async tick(): Promise<void> {
     try {
-      const renewed = await this.renew();
+      const renewed = await this.settings.renew();
       if (this.stopped) return;
       if (!renewed) {
         this.leaseLost = true;
         this.stop();
-        this.onLost();
+        this.settings.onLost();
         return;
       }
     } catch (error) {
       if (this.stopped) return;
-      this.logger.warn(`Keep-alive of ${this.label} could not renew: ${String(error)}`);
+      this.settings.logger.warn(`Keep-alive of ${this.settings.label} could not renew: ${String(error)}`);
     }
     this.arm();
   }

@@ -1,4 +1,6 @@
 import type { GateLogger } from './gate-logger';
+import type { ReleaseFence, ReleaseReply } from '../store/gate-store.interface';
+import { pairKey } from './pair-key';
 
 /** Tuning of the queue of releases that could not reach the store. */
 export interface PendingReleaseOptions {
@@ -19,10 +21,25 @@ export const DEFAULT_PENDING_RELEASE_OPTIONS: Readonly<PendingReleaseOptions> = 
 /** How many releases are retried at once. */
 const BATCH = 32;
 
-interface PendingRelease {
+/** A release waiting to land. */
+export interface PendingRelease {
   gate: string;
   holder: string;
+  /** Absent for an unfenced release. */
+  fence?: ReleaseFence;
   since: number;
+}
+
+/** Counts of the queue's life, for `pendingReleases()`. */
+export interface PendingReleaseCounts {
+  /** Releases waiting to land. */
+  queued: number;
+  /** Releases given up at the queue's bound (their leases still end). */
+  dropped: number;
+  /** Queued releases that landed on a newer admission and, being fenced, changed nothing. */
+  stale: number;
+  /** Releases that failed after the queue was closed (shutdown) and were never retried. */
+  undelivered: number;
 }
 
 /**
@@ -30,16 +47,16 @@ interface PendingRelease {
  * whole queue: when one release fails the store is most likely down for all of them.
  */
 export class PendingReleaseQueue {
-  /** Keyed by gate and holder; insertion order makes the first entry the oldest. */
+  /** Keyed by gate, holder and fence; insertion order makes the first entry the oldest. */
   private readonly entries = new Map<string, PendingRelease>();
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private failedRounds = 0;
-  private dropped = 0;
+  private readonly counts = { dropped: 0, stale: 0, undelivered: 0 };
   private closed = false;
 
   constructor(
-    private readonly send: (gate: string, holder: string) => Promise<unknown>,
+    private readonly send: (release: PendingRelease) => Promise<ReleaseReply>,
     private readonly options: PendingReleaseOptions,
     private readonly logger: GateLogger,
   ) {}
@@ -49,14 +66,25 @@ export class PendingReleaseQueue {
     return this.entries.size;
   }
 
-  /** Releases given up at the bound since the queue was made. */
-  get droppedCount(): number {
-    return this.dropped;
+  /** The queue's counts since it was made. */
+  stats(): PendingReleaseCounts {
+    return { queued: this.entries.size, ...this.counts };
   }
 
-  /** Queues a release; a release already queued for the same holder is kept once. */
-  add(gate: string, holder: string, cause: unknown): void {
-    const id = entryId(gate, holder);
+  /**
+   * Queues a release; the same release (gate, holder and fence) is kept once. After `close()`
+   * nothing is retried any more: the release is counted and logged as undelivered instead.
+   */
+  add(gate: string, holder: string, fence: ReleaseFence | undefined, cause: unknown): void {
+    if (this.closed) {
+      this.counts.undelivered++;
+      this.logger.error(
+        `Queue gate "${gate}": release of "${holder}" could not reach the store ` +
+          `(${message(cause)}) after shutdown began; its slot comes back when its lease ends.`,
+      );
+      return;
+    }
+    const id = entryId(gate, holder, fence);
     if (this.entries.has(id)) return;
     if (this.entries.size >= this.options.maxSize) this.dropOldest();
     if (this.entries.size === 0) {
@@ -65,18 +93,29 @@ export class PendingReleaseQueue {
           'queued, retrying until it lands.',
       );
     }
-    this.entries.set(id, { gate, holder, since: Date.now() });
+    this.entries.set(id, { gate, holder, fence, since: Date.now() });
     this.schedule();
   }
 
   /**
-   * Forgets a queued release, for a holder that acquires again: a stale release landing after
-   * the new acquire would free the new slot.
+   * Takes the queued unfenced releases of a holder out of the queue, for a holder that acquires
+   * again: landing after the new acquire, they would free the new slot. Fenced releases stay:
+   * they change nothing once the holder holds a newer admission. Returns what was taken, so a
+   * caller whose acquire failed can put it back.
    */
-  cancel(gate: string, holder: string): boolean {
-    // Called on every acquire and release: skip building the key while nothing is queued.
-    if (this.entries.size === 0) return false;
-    return this.entries.delete(entryId(gate, holder));
+  cancel(gate: string, holder: string): PendingRelease[] {
+    // Called on every acquire: skip building the key while nothing is queued.
+    if (this.entries.size === 0) return [];
+    const id = entryId(gate, holder, undefined);
+    const entry = this.entries.get(id);
+    if (!entry) return [];
+    this.entries.delete(id);
+    return [entry];
+  }
+
+  /** Puts back releases taken by `cancel`. */
+  restore(taken: readonly PendingRelease[], cause: unknown): void {
+    for (const { gate, holder, fence } of taken) this.add(gate, holder, fence, cause);
   }
 
   /** Retries until the queue is empty or `deadlineMs` passes; returns how many are left. */
@@ -113,15 +152,21 @@ export class PendingReleaseQueue {
   }
 
   private async retryAll(): Promise<void> {
-    const queue = [...this.entries];
+    const ids = [...this.entries.keys()];
     let landed = 0;
-    while (queue.length > 0) {
-      const batch = queue.splice(0, BATCH);
-      const results = await Promise.allSettled(
-        batch.map(([, entry]) => this.send(entry.gate, entry.holder)),
-      );
+    while (ids.length > 0) {
+      // Entries cancelled while an earlier batch was in flight must not be sent.
+      const batch = ids
+        .splice(0, BATCH)
+        .map((id) => [id, this.entries.get(id)] as const)
+        .filter((pair): pair is readonly [string, PendingRelease] => pair[1] !== undefined);
+      const results = await Promise.allSettled(batch.map(([, entry]) => this.send(entry)));
       results.forEach((result, i) => {
-        if (result.status === 'fulfilled' && this.entries.delete(batch[i][0])) landed++;
+        const [id, entry] = batch[i];
+        if (result.status !== 'fulfilled' || this.entries.get(id) !== entry) return;
+        this.entries.delete(id);
+        landed++;
+        if (result.value.stale) this.counts.stale++;
       });
       if (results.some((result) => result.status === 'rejected')) {
         this.failedRounds++;
@@ -142,7 +187,7 @@ export class PendingReleaseQueue {
   private dropOldest(): void {
     const [id, oldest] = this.entries.entries().next().value as [string, PendingRelease];
     this.entries.delete(id);
-    this.dropped++;
+    this.counts.dropped++;
     this.logger.error(
       `Queue gate "${oldest.gate}": pending-release queue is full (${this.options.maxSize}); ` +
         `dropped the release of "${oldest.holder}" queued ${Date.now() - oldest.since} ms ago. ` +
@@ -156,8 +201,9 @@ export class PendingReleaseQueue {
   }
 }
 
-function entryId(gate: string, holder: string): string {
-  return `${gate}\u0000${holder}`;
+function entryId(gate: string, holder: string, fence: ReleaseFence | undefined): string {
+  const suffix = fence === undefined ? '' : 'token' in fence ? `#${fence.token}` : `@${fence.attempt}`;
+  return pairKey(gate, holder) + suffix;
 }
 
 function message(cause: unknown): string {

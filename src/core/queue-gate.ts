@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import type { GateStore } from '../store/gate-store.interface';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { GateStore, ReleaseFence, RemovableHolder } from '../store/gate-store.interface';
 import { withDeadline } from './deadline';
 import { GateUnavailableError, type GateOperation } from './errors/gate-unavailable.error';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
 import { QueueGateError } from './errors/queue-gate.error';
+import { StaleTokenError } from './errors/stale-token.error';
 import { SILENT_LOGGER, type GateLogger } from './gate-logger';
 import type {
   AcquireOptions,
@@ -14,16 +15,21 @@ import type {
   KeepAliveOptions,
   ReconcileOptions,
   ReconcileResult,
+  ReleaseOptions,
 } from './gate-results';
 import { type KeepAliveHandle, LeaseKeepAlive } from './lease-keep-alive';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseMilliseconds } from './lease-policy';
 import { type GateLimit, type LimitSource, resolveLimit } from './limit-source';
+import { MAX_LEASE_MS, MAX_TIMER_MS } from './limits';
+import { pairKey } from './pair-key';
 import {
   DEFAULT_PENDING_RELEASE_OPTIONS,
   PendingReleaseQueue,
+  type PendingReleaseCounts,
   type PendingReleaseOptions,
 } from './pending-release-queue';
-import { assertModelName, assertSeconds, assertTaskId } from './validation';
+import { REQUEST_BOUND_HOLDER_PREFIX } from './request-bound';
+import { assertModelName, assertPeriodSeconds, assertSeconds, assertTaskId } from './validation';
 
 /** Default bound on one store call, in ms. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
@@ -42,19 +48,26 @@ export interface QueueGateConfig {
   pendingReleases?: Partial<PendingReleaseOptions>;
   logger?: GateLogger;
   /** Called when a keep-alive finds its lease already lost. */
-  onLeaseLost?: (model: string, taskId: string) => void;
+  onLeaseLost?: (model: string, taskId: string, token: number | undefined) => void;
 }
 
 /**
- * The strict gate: validation, limit resolution, lease policy, bounded store calls, releases
- * that are retried until they land, and lease keep-alives. Free of Nest; the Nest service is a
- * thin subclass.
+ * The strict gate: validation, limit resolution, lease policy, bounded store calls, fencing
+ * tokens, releases that are retried until they land, and lease keep-alives. Free of Nest; the
+ * Nest service is a thin subclass.
+ *
+ * Every admission carries a fencing token that strictly increases per gate. A release or extend
+ * that names a token the holder no longer holds changes nothing and throws
+ * {@link StaleTokenError}. An acquire whose answer is lost (timeout, dropped connection) is
+ * undone by a queued release fenced to that very call, whoever made the task id.
  */
 export class QueueGate {
   private readonly leasePolicy: LeasePolicy;
   private readonly timeoutMs: number;
   private readonly pending: PendingReleaseQueue;
   private readonly keepAlives = new Map<string, LeaseKeepAlive>();
+  /** Unfenced releases still awaiting their answer, by pair key; see `release`. */
+  private readonly releasesInFlight = new Map<string, Set<{ superseded: boolean }>>();
   protected readonly logger: GateLogger;
 
   constructor(
@@ -62,10 +75,18 @@ export class QueueGate {
     private readonly config: QueueGateConfig = {},
   ) {
     this.leasePolicy = { ...DEFAULT_LEASE_POLICY, ...config.lease };
+    if (this.leasePolicy.maxSeconds * 1000 > MAX_LEASE_MS) {
+      throw new InvalidArgumentError(
+        'lease.maxSeconds',
+        this.leasePolicy.maxSeconds,
+        `it must be at most ${MAX_LEASE_MS / 1000} (366 days)`,
+      );
+    }
     this.timeoutMs = config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    assertPeriodSeconds(this.timeoutMs / 1000, 'commandTimeoutMs / 1000');
     this.logger = config.logger ?? SILENT_LOGGER;
     this.pending = new PendingReleaseQueue(
-      (gate, holder) => this.bounded(this.store.release({ gate, holder })),
+      (release) => this.bounded(this.store.release(release)),
       { ...DEFAULT_PENDING_RELEASE_OPTIONS, ...config.pendingReleases },
       this.logger,
     );
@@ -73,123 +94,113 @@ export class QueueGate {
 
   /**
    * Takes a slot of `model`'s gate for a task, or reports the gate full (`acquired: false`).
-   * Acquiring again for a task that holds its slot answers `alreadyHeld` and never takes a
-   * second slot. Throws an {@link InvalidArgumentError} on bad input and a
-   * {@link GateUnavailableError} when the store does not answer in time.
+   * Acquiring again for a task that holds its slot answers `alreadyHeld` with the same token and
+   * never takes a second slot. Throws an {@link InvalidArgumentError} on bad input and a
+   * {@link GateUnavailableError} when the store does not answer in time; then a release fenced
+   * to this call is queued, so the slot does not stay taken if the acquire ran after all.
    */
-  async acquire(model: string, options: AcquireOptions = {}): Promise<AcquireResult> {
-    assertModelName(model);
-    const generated = options.taskId === undefined;
-    const taskId = options.taskId ?? randomUUID();
-    assertTaskId(taskId);
-    const leaseMs = this.leaseOf(options.expectedSeconds);
-    const limit = await this.limitOf(model, 'acquire', options.limit);
-    // A release still queued from the task's previous life would free the new slot on landing.
-    const releaseWasQueued = this.pending.cancel(model, taskId);
-    try {
-      const reply = await this.call(model, 'acquire', () =>
-        this.store.acquire({ gate: model, holder: taskId, limit, leaseMs }),
-      );
-      return {
-        acquired: reply.admitted,
-        alreadyHeld: reply.alreadyHeld,
-        model,
-        taskId,
-        used: reply.used,
-        limit,
-        reclaimed: reply.reclaimed,
-        expiresAt: reply.expiresAt,
-      };
-    } catch (error) {
-      // The command may still run once Redis answers; nobody else knows a generated id, so
-      // undo it rather than leak the slot for a whole lease. A release that was queued stays
-      // owed: the caller was told this acquire failed, so its old slot must still go back.
-      if ((generated || releaseWasQueued) && error instanceof GateUnavailableError) {
-        this.pending.add(model, taskId, error.cause);
-      }
-      throw error;
-    }
+  acquire(model: string, options: AcquireOptions = {}): Promise<AcquireResult> {
+    return this.admit(model, options.taskId ?? randomUUID(), options, false);
   }
 
   /**
-   * Takes the slot again for a task that is being retried: same as `acquire` with its task id.
-   * Returns the acquire's answer; when `acquired` is false the retry should wait.
+   * Takes the slot again for a task that is being retried: always a new admission with a new
+   * token (one slot still), even if the old slot is still held, so that releases of the failed
+   * run, fenced to its token, cannot free the retry's slot. When `acquired` is false the retry
+   * should wait. Throws like {@link acquire}.
    */
   reacquire(
     model: string,
     taskId: string,
     options: Omit<AcquireOptions, 'taskId'> = {},
   ): Promise<AcquireResult> {
-    return this.acquire(model, { ...options, taskId });
+    return this.admit(model, taskId, options, true);
   }
 
   /**
-   * Gives a task's slot back; true when it was held. Idempotent. When the store cannot be
-   * reached the release is queued and retried until it lands, and a
+   * Gives a task's slot back: true when it was held, false when nothing was held (idempotent).
+   * With `token`, fenced: throws {@link StaleTokenError} and changes nothing when the task was
+   * admitted again since. Without it, unfenced: frees whatever admission the task holds. When
+   * the store cannot be reached the release is queued and retried until it lands, and a
    * {@link GateUnavailableError} with `releaseQueued: true` is thrown.
    */
-  async release(model: string, taskId: string): Promise<boolean> {
+  async release(model: string, taskId: string, options: ReleaseOptions = {}): Promise<boolean> {
     assertModelName(model);
     assertTaskId(taskId);
-    if (this.keepAlives.size > 0) this.keepAlives.get(holderId(model, taskId))?.stop();
+    const { token } = options;
+    if (token !== undefined) assertToken(token);
+    const id = pairKey(model, taskId);
+    if (this.keepAlives.size > 0) this.keepAlives.get(id)?.stop();
+    const fence: ReleaseFence | undefined = token === undefined ? undefined : { token };
+    // An unfenced release that fails after the task acquired again must not be queued: landing
+    // later, it would free the new slot.
+    const marker = fence ? undefined : this.markInFlight(id);
     try {
       const reply = await this.call(model, 'release', () =>
-        this.store.release({ gate: model, holder: taskId }),
+        this.store.release({ gate: model, holder: taskId, fence }),
       );
-      this.pending.cancel(model, taskId);
+      if (!fence) this.pending.cancel(model, taskId);
+      if (reply.stale) {
+        throw new StaleTokenError(model, taskId, 'release', token!, reply.currentToken);
+      }
       return reply.released;
     } catch (error) {
       if (!(error instanceof GateUnavailableError)) throw error;
-      this.pending.add(model, taskId, error.cause);
-      throw new GateUnavailableError(model, 'release', error.cause, true);
+      if (!marker?.superseded) this.pending.add(model, taskId, fence, error.cause);
+      throw new GateUnavailableError(model, 'release', error.cause, !marker?.superseded);
+    } finally {
+      if (marker) this.unmarkInFlight(id, marker);
     }
   }
 
-  /** Renews a live lease; false when it was already lost (it is not brought back). */
+  /**
+   * Renews a live lease: false when it was already lost (it is not brought back). With `token`,
+   * throws {@link StaleTokenError} when the task was admitted again since.
+   */
   async extend(model: string, taskId: string, options: ExtendOptions = {}): Promise<boolean> {
     assertModelName(model);
     assertTaskId(taskId);
+    const { token } = options;
+    if (token !== undefined) assertToken(token);
     const leaseMs = this.leaseOf(options.expectedSeconds);
     const reply = await this.call(model, 'extend', () =>
-      this.store.extend({ gate: model, holder: taskId, leaseMs }),
+      this.store.extend({ gate: model, holder: taskId, leaseMs, token }),
     );
+    if (reply.stale) throw new StaleTokenError(model, taskId, 'extend', token!, reply.currentToken);
     return reply.extended;
   }
 
   /**
    * Renews a lease periodically (default: every third of the lease) until `stop()`, release,
-   * or a renewal that finds the lease lost (then `onLost` and the `onLeaseLost` hook run).
+   * or a renewal that finds the lease lost or, with `token`, held by a newer admission (then
+   * `onLost` and the `onLeaseLost` hook run). `everySeconds` must be shorter than the lease.
    */
   keepAlive(model: string, taskId: string, options: KeepAliveOptions = {}): KeepAliveHandle {
     assertModelName(model);
     assertTaskId(taskId);
+    if (options.token !== undefined) assertToken(options.token);
     const leaseMs = this.leaseOf(options.expectedSeconds);
-    if (options.everySeconds !== undefined) {
-      assertSeconds(options.everySeconds, 'everySeconds');
-      if (options.everySeconds === 0) {
-        throw new InvalidArgumentError('everySeconds', 0, 'it must be a number > 0');
-      }
-    }
-    const everyMs = Math.max(
-      1,
-      options.everySeconds ? options.everySeconds * 1000 : Math.floor(leaseMs / 3),
-    );
-    const id = holderId(model, taskId);
+    const everyMs = this.renewalPeriod(options.everySeconds, leaseMs);
+    const id = pairKey(model, taskId);
     this.keepAlives.get(id)?.stop();
-    const keeper: LeaseKeepAlive = new LeaseKeepAlive(
-      `task "${taskId}" on gate "${model}"`,
-      () => this.extend(model, taskId, options),
+    const keeper: LeaseKeepAlive = new LeaseKeepAlive({
+      label: `task "${taskId}" on gate "${model}"`,
+      renew: () =>
+        this.extend(model, taskId, options).catch((error: unknown) => {
+          if (error instanceof StaleTokenError) return false;
+          throw error;
+        }),
       everyMs,
-      () => {
+      onLost: () => {
         this.logger.warn(`Queue gate "${model}": lease of task "${taskId}" was lost.`);
         options.onLost?.();
-        this.config.onLeaseLost?.(model, taskId);
+        this.config.onLeaseLost?.(model, taskId, options.token);
       },
-      () => {
+      onStop: () => {
         if (this.keepAlives.get(id) === keeper) this.keepAlives.delete(id);
       },
-      this.logger,
-    );
+      logger: this.logger,
+    });
     this.keepAlives.set(id, keeper);
     return keeper;
   }
@@ -202,17 +213,18 @@ export class QueueGate {
     return { model, used, limit, available: limit === null ? null : Math.max(0, limit - used) };
   }
 
-  /** The live holders of a gate, soonest lease end first. */
+  /** The live holders of a gate with their tokens, soonest lease end first. */
   async holders(model: string): Promise<GateHolderInfo[]> {
     assertModelName(model);
     const reply = await this.call(model, 'holders', () => this.store.holders(model));
-    return reply.holders.map(({ holder, expiresAt }) => ({ taskId: holder, expiresAt }));
+    return reply.holders.map(({ holder, expiresAt, token }) => ({ taskId: holder, expiresAt, token }));
   }
 
   /**
    * Makes the gate hold exactly `activeTaskIds` (from the application's database, the source of
    * truth), in one atomic step: unknown holders are removed, missing ones added with a fresh
-   * lease, the others keep theirs. The cure for a Redis that lost data.
+   * lease and token, the others keep theirs. Slots bound to a response (ids starting with
+   * {@link REQUEST_BOUND_HOLDER_PREFIX}) are never removed. The cure for a Redis that lost data.
    */
   async reconcile(
     model: string,
@@ -221,27 +233,29 @@ export class QueueGate {
   ): Promise<ReconcileResult> {
     assertModelName(model);
     assertTaskIds('activeTaskIds', activeTaskIds);
-    if (options.removable !== undefined) assertTaskIds('removable', options.removable);
+    const removable = options.removable && removableHolders(options.removable);
     const leaseMs = this.leaseOf(options.expectedSeconds);
     const reply = await this.call(model, 'reconcile', () =>
       this.store.reconcile({
         gate: model,
         holders: activeTaskIds,
         leaseMs,
-        removable: options.removable,
+        removable,
+        sparedPrefix: REQUEST_BOUND_HOLDER_PREFIX,
       }),
     );
     return { model, ...reply };
   }
 
-  /** Releases waiting to be retried, and releases given up at the queue's bound. */
-  pendingReleases(): { queued: number; dropped: number } {
-    return { queued: this.pending.size, dropped: this.pending.droppedCount };
+  /** Releases waiting to be retried, and what became of the others. */
+  pendingReleases(): PendingReleaseCounts {
+    return this.pending.stats();
   }
 
   /**
    * Stops keep-alives and retries queued releases until they land or `deadlineMs` passes.
-   * Returns how many releases could not be delivered.
+   * Returns how many releases could not be delivered. Releases that fail after this are logged
+   * as undelivered, not retried.
    */
   async close(deadlineMs = 5_000): Promise<number> {
     for (const keeper of [...this.keepAlives.values()]) keeper.stop();
@@ -260,6 +274,82 @@ export class QueueGate {
   protected leaseOf(expectedSeconds: number | undefined): number {
     if (expectedSeconds !== undefined) assertSeconds(expectedSeconds);
     return leaseMilliseconds(expectedSeconds, this.leasePolicy);
+  }
+
+  private async admit(
+    model: string,
+    taskId: string,
+    options: Omit<AcquireOptions, 'taskId'>,
+    renew: boolean,
+  ): Promise<AcquireResult> {
+    assertModelName(model);
+    assertTaskId(taskId);
+    const leaseMs = this.leaseOf(options.expectedSeconds);
+    const limit = await this.limitOf(model, 'acquire', options.limit);
+    const id = pairKey(model, taskId);
+    this.supersedeReleasesInFlight(id);
+    // A release still queued from the task's previous life would free the new slot on landing.
+    const cancelled = this.pending.cancel(model, taskId);
+    const attempt = randomBytes(6).toString('base64url');
+    try {
+      const reply = await this.call(model, 'acquire', () =>
+        this.store.acquire({ gate: model, holder: taskId, limit, leaseMs, attempt, renew }),
+      );
+      return {
+        acquired: reply.admitted,
+        alreadyHeld: reply.alreadyHeld,
+        model,
+        taskId,
+        used: reply.used,
+        limit,
+        reclaimed: reply.reclaimed,
+        expiresAt: reply.expiresAt,
+        token: reply.token,
+      };
+    } catch (error) {
+      if (error instanceof GateUnavailableError) {
+        // The command may still run once the store answers (a stall, a replay after a
+        // reconnect): undo exactly what this call may have admitted, nothing older. A release
+        // that was queued stays owed: the caller was told this acquire failed.
+        this.pending.add(model, taskId, { attempt }, error.cause);
+        this.pending.restore(cancelled, error.cause);
+      } else {
+        this.pending.restore(cancelled, error);
+      }
+      throw error;
+    }
+  }
+
+  private renewalPeriod(everySeconds: number | undefined, leaseMs: number): number {
+    if (everySeconds === undefined) return Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(leaseMs / 3)));
+    assertPeriodSeconds(everySeconds, 'everySeconds');
+    if (everySeconds * 1000 >= leaseMs) {
+      throw new InvalidArgumentError(
+        'everySeconds',
+        everySeconds,
+        `it must be shorter than the lease (${leaseMs / 1000} s), or the lease ends between renewals`,
+      );
+    }
+    return Math.max(1, Math.round(everySeconds * 1000));
+  }
+
+  private markInFlight(id: string): { superseded: boolean } {
+    const marker = { superseded: false };
+    const markers = this.releasesInFlight.get(id) ?? new Set();
+    markers.add(marker);
+    this.releasesInFlight.set(id, markers);
+    return marker;
+  }
+
+  private unmarkInFlight(id: string, marker: { superseded: boolean }): void {
+    const markers = this.releasesInFlight.get(id);
+    markers?.delete(marker);
+    if (markers?.size === 0) this.releasesInFlight.delete(id);
+  }
+
+  private supersedeReleasesInFlight(id: string): void {
+    if (this.releasesInFlight.size === 0) return;
+    for (const marker of this.releasesInFlight.get(id) ?? []) marker.superseded = true;
   }
 
   private async limitOf(
@@ -300,6 +390,24 @@ function assertTaskIds(argument: string, taskIds: unknown): void {
   taskIds.forEach((taskId) => assertTaskId(taskId));
 }
 
-function holderId(model: string, taskId: string): string {
-  return `${model}\u0000${taskId}`;
+function assertToken(token: unknown): asserts token is number {
+  if (typeof token !== 'number' || !Number.isSafeInteger(token) || token <= 0) {
+    throw new InvalidArgumentError('token', token, 'it must be a fencing token (an integer > 0)');
+  }
+}
+
+function removableHolders(removable: unknown): RemovableHolder[] {
+  if (!Array.isArray(removable)) {
+    throw new InvalidArgumentError('removable', removable, 'it must be an array');
+  }
+  return removable.map((entry: unknown) => {
+    if (typeof entry === 'string') {
+      assertTaskId(entry);
+      return { holder: entry };
+    }
+    const { taskId, token } = (entry ?? {}) as { taskId?: unknown; token?: unknown };
+    assertTaskId(taskId);
+    if (token !== undefined) assertToken(token);
+    return { holder: taskId, token };
+  });
 }

@@ -2,6 +2,8 @@ import { InvalidExpectedSecondsError } from './errors/invalid-expected-seconds.e
 import { InvalidLimitError } from './errors/invalid-limit.error';
 import { InvalidModelNameError } from './errors/invalid-model-name.error';
 import { InvalidTaskIdError } from './errors/invalid-task-id.error';
+import { InvalidArgumentError } from './errors/invalid-argument.error';
+import { MAX_TIMER_MS } from './limits';
 
 /** Longest model name or task id accepted, in characters. */
 export const MAX_NAME_LENGTH = 256;
@@ -13,6 +15,7 @@ export function assertModelName(model: unknown): asserts model is string {
   if (model.length > MAX_NAME_LENGTH) {
     throw new InvalidModelNameError(model, `it must be at most ${MAX_NAME_LENGTH} characters`);
   }
+  if (hasLoneSurrogate(model)) throw new InvalidModelNameError(model, WELL_FORMED);
   // Braces would change the Cluster hash tag of the gate's key.
   if (model.includes('{') || model.includes('}')) {
     throw new InvalidModelNameError(model, 'it must not contain "{" or "}"');
@@ -26,6 +29,17 @@ export function assertTaskId(taskId: unknown): asserts taskId is string {
   if (taskId.length > MAX_NAME_LENGTH) {
     throw new InvalidTaskIdError(taskId, `it must be at most ${MAX_NAME_LENGTH} characters`);
   }
+  if (hasLoneSurrogate(taskId)) throw new InvalidTaskIdError(taskId, WELL_FORMED);
+}
+
+const WELL_FORMED = 'it must be well-formed UTF-16 (no lone surrogate)';
+
+/**
+ * True when `text` holds a surrogate without its pair. Redis stores strings as UTF-8, where every
+ * lone surrogate becomes the same replacement character: two such ids would share one slot.
+ */
+function hasLoneSurrogate(text: string): boolean {
+  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 }
 
 /** Throws {@link InvalidLimitError} unless `limit` is an integer ≥ 0 or null. */
@@ -47,5 +61,25 @@ export function assertSeconds(
 ): asserts seconds is number {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
     throw new InvalidExpectedSecondsError(seconds, argument);
+  }
+}
+
+/**
+ * Throws {@link InvalidArgumentError} unless `seconds` is a period a timer can keep: a finite
+ * number > 0 whose milliseconds Node's timers honour (at most 2^31-1 ms, about 24.8 days). A
+ * longer delay would fire at once, every millisecond.
+ */
+export function assertPeriodSeconds(seconds: unknown, argument: string): asserts seconds is number {
+  if (
+    typeof seconds !== 'number' ||
+    !Number.isFinite(seconds) ||
+    seconds <= 0 ||
+    seconds * 1000 > MAX_TIMER_MS
+  ) {
+    throw new InvalidArgumentError(
+      argument,
+      seconds,
+      `it must be a number of seconds > 0 and at most ${MAX_TIMER_MS / 1000}`,
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../core/errors/invalid-argument.error';
 import { InvalidQueueGateOptionsError } from '../core/errors/invalid-options.error';
+import { MAX_LEASE_MS, MAX_TIMER_MS } from '../core/limits';
 import { assertLimit, assertModelName } from '../core/validation';
 import type { QueueGateModuleOptions, QueueLimitedOptions } from './queue-gate.options';
 import { QUEUE_GATE_EVENTS } from './task-lifecycle.events';
@@ -27,6 +28,19 @@ const nonNegative: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'it must be a number >= 0';
 const positiveInteger: Check = (v) =>
   Number.isSafeInteger(v) && (v as number) > 0 ? undefined : 'it must be an integer > 0';
+/** A delay in ms that Node's timers honour; past 2^31-1 ms a timer fires at once. */
+const timerMs: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= MAX_TIMER_MS
+    ? undefined
+    : `it must be a number of ms > 0 and at most ${MAX_TIMER_MS}`;
+const timerSeconds: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 && v * 1000 <= MAX_TIMER_MS
+    ? undefined
+    : `it must be a number of seconds > 0 and at most ${MAX_TIMER_MS / 1000}`;
+const leaseSeconds: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 && v * 1000 <= MAX_LEASE_MS
+    ? undefined
+    : `it must be a number of seconds > 0 and at most ${MAX_LEASE_MS / 1000} (366 days)`;
 const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'it must be true or false');
 const fn: Check = (v) => (typeof v === 'function' ? undefined : 'it must be a function');
 const nonEmptyString: Check = (v) =>
@@ -66,21 +80,21 @@ export function validateModuleOptions(options: unknown): asserts options is Queu
   if (o.lease !== undefined) {
     if (!isObject(o.lease)) fail('lease', o.lease, 'it must be an object');
     optional('lease.multiplier', o.lease.multiplier, positive);
-    optional('lease.minSeconds', o.lease.minSeconds, positive);
-    optional('lease.maxSeconds', o.lease.maxSeconds, positive);
+    optional('lease.minSeconds', o.lease.minSeconds, leaseSeconds);
+    optional('lease.maxSeconds', o.lease.maxSeconds, leaseSeconds);
     const { minSeconds = 3600, maxSeconds = 86400 } = o.lease;
     if (maxSeconds < minSeconds) {
       fail('lease.maxSeconds', maxSeconds, `it must be >= lease.minSeconds (${minSeconds})`);
     }
   }
-  optional('commandTimeoutMs', o.commandTimeoutMs, positive);
+  optional('commandTimeoutMs', o.commandTimeoutMs, timerMs);
   optional('shutdownTimeoutMs', o.shutdownTimeoutMs, nonNegative);
   if (o.pendingReleases !== undefined) {
     if (!isObject(o.pendingReleases))
       fail('pendingReleases', o.pendingReleases, 'it must be an object');
     optional('pendingReleases.maxSize', o.pendingReleases.maxSize, positiveInteger);
-    optional('pendingReleases.initialDelayMs', o.pendingReleases.initialDelayMs, positive);
-    optional('pendingReleases.maxDelayMs', o.pendingReleases.maxDelayMs, positive);
+    optional('pendingReleases.initialDelayMs', o.pendingReleases.initialDelayMs, timerMs);
+    optional('pendingReleases.maxDelayMs', o.pendingReleases.maxDelayMs, timerMs);
   }
   if (o.queueLimited !== undefined) validateQueueLimitedOptions(o.queueLimited, 'queueLimited');
   validateEvents(o.events);
@@ -159,7 +173,7 @@ function validateReconcile(reconcile: unknown): void {
   if (reconcile === undefined) return;
   if (!isObject(reconcile)) fail('reconcile', reconcile, 'it must be an object');
   const r = reconcile as Record<string, unknown>;
-  required('reconcile.everySeconds', r.everySeconds, positive);
+  required('reconcile.everySeconds', r.everySeconds, timerSeconds);
   required('reconcile.activeTaskIds', r.activeTaskIds, fn);
   if (typeof r.models === 'function') return;
   if (!Array.isArray(r.models))

@@ -21,6 +21,12 @@ describe('gate scripts on Redis', () => {
     store = new RedisGateStore(client, prefix);
   });
 
+  let attempts = 0;
+  /** An acquire on gate 'm' through the store, each with its own attempt id. */
+  function acquire(request: { holder: string; limit: number; leaseMs: number }) {
+    return store.acquire({ gate: 'm', ...request, attempt: `a${++attempts}` });
+  }
+
   afterEach(async () => {
     await dropKeys(client, prefix);
   });
@@ -49,31 +55,39 @@ describe('gate scripts on Redis', () => {
     expect(await client.pexpiretime(key)).toBeGreaterThanOrEqual(longest);
   }
 
-  it('keeps a gate in one sorted set at <prefix>{<model>}', async () => {
-    const reply = await store.acquire({ gate: 'gpt-4o', holder: 'a', limit: 2, leaseMs: HOUR });
+  it('keeps a gate in a sorted set at <prefix>{<model>} and its tokens in a hash beside it', async () => {
+    const reply = await store.acquire({
+      gate: 'gpt-4o',
+      holder: 'a',
+      limit: 2,
+      leaseMs: HOUR,
+      attempt: 'x',
+    });
     const key = `${prefix}{gpt-4o}`;
     expect(store.keyOf('gpt-4o')).toBe(key);
-    expect(await client.keys(`${prefix}*`)).toEqual([key]);
+    expect(store.tokensKeyOf('gpt-4o')).toBe(`${key}:tokens`);
+    expect((await client.keys(`${prefix}*`)).sort()).toEqual([key, `${key}:tokens`]);
     expect(await client.type(key)).toBe('zset');
     expect(Number(await client.zscore(key, 'a'))).toBe(reply.expiresAt);
+    expect(await client.hget(`${key}:tokens`, 'a')).toBe(`${reply.token}:x`);
   });
 
   describe('key expiry', () => {
     it('outlives the longest lease when a shorter lease follows a longer one', async () => {
       const key = store.keyOf('m');
       // Longer than any grace the key may be given, so "this call's lease + a margin" fails.
-      await store.acquire({ gate: 'm', holder: 'long', limit: 5, leaseMs: 48 * HOUR });
+      await acquire({ holder: 'long', limit: 5, leaseMs: 48 * HOUR });
       await expectKeyOutlivesLeases(key);
-      await store.acquire({ gate: 'm', holder: 'short', limit: 5, leaseMs: 100 });
+      await acquire({ holder: 'short', limit: 5, leaseMs: 100 });
       await expectKeyOutlivesLeases(key);
-      await store.acquire({ gate: 'm', holder: 'long', limit: 5, leaseMs: 100 });
+      await acquire({ holder: 'long', limit: 5, leaseMs: 100 });
       await expectKeyOutlivesLeases(key);
     });
 
     it('outlives a lease that extend made the longest', async () => {
       const key = store.keyOf('m');
-      await store.acquire({ gate: 'm', holder: 'a', limit: 5, leaseMs: HOUR });
-      await store.acquire({ gate: 'm', holder: 'b', limit: 5, leaseMs: HOUR });
+      await acquire({ holder: 'a', limit: 5, leaseMs: HOUR });
+      await acquire({ holder: 'b', limit: 5, leaseMs: HOUR });
       expect((await store.extend({ gate: 'm', holder: 'b', leaseMs: 72 * HOUR })).extended).toBe(
         true,
       );
@@ -84,8 +98,8 @@ describe('gate scripts on Redis', () => {
 
     it('outlives kept and added leases after reconcile', async () => {
       const key = store.keyOf('m');
-      await store.acquire({ gate: 'm', holder: 'kept', limit: 5, leaseMs: 48 * HOUR });
-      await store.acquire({ gate: 'm', holder: 'gone', limit: 5, leaseMs: 96 * HOUR });
+      await acquire({ holder: 'kept', limit: 5, leaseMs: 48 * HOUR });
+      await acquire({ holder: 'gone', limit: 5, leaseMs: 96 * HOUR });
       await store.reconcile({ gate: 'm', holders: ['kept', 'new'], leaseMs: 1_000 });
       await expectKeyOutlivesLeases(key);
 
@@ -95,81 +109,198 @@ describe('gate scripts on Redis', () => {
       await expectKeyOutlivesLeases(key);
     });
 
+    it('keeps the tokens key alive as long as the holders key', async () => {
+      await acquire({ holder: 'long', limit: 5, leaseMs: 48 * HOUR });
+      await acquire({ holder: 'short', limit: 5, leaseMs: 100 });
+      expect(await client.pexpiretime(store.tokensKeyOf('m'))).toBe(
+        await client.pexpiretime(store.keyOf('m')),
+      );
+    });
+
     it('leaves no key behind for a gate that reconcile emptied', async () => {
-      await store.acquire({ gate: 'm', holder: 'a', limit: 5, leaseMs: HOUR });
+      await acquire({ holder: 'a', limit: 5, leaseMs: HOUR });
       await store.reconcile({ gate: 'm', holders: [], leaseMs: HOUR });
       expect(await client.exists(store.keyOf('m'))).toBe(0);
     });
   });
 
+  describe('fencing tokens', () => {
+    it('keep increasing after the keys of the gate expired', async () => {
+      const first = await acquire({ holder: 'a', limit: 1, leaseMs: HOUR });
+      // What expiry does to an idle gate: both keys are gone, the last token with them.
+      await client.del(store.keyOf('m'), store.tokensKeyOf('m'));
+      const after = await acquire({ holder: 'a', limit: 1, leaseMs: HOUR });
+      expect(after.token).toBeGreaterThan(first.token!);
+      // Seeded from the server clock in microseconds.
+      expect(after.token! / 1000).toBeGreaterThanOrEqual(first.now);
+    });
+
+    it('leave no token behind for a holder that is released, reclaimed or reconciled away', async () => {
+      await acquire({ holder: 'released', limit: 0, leaseMs: HOUR });
+      await acquire({ holder: 'expiring', limit: 0, leaseMs: 20 });
+      await acquire({ holder: 'unknown', limit: 0, leaseMs: HOUR });
+      await store.release({ gate: 'm', holder: 'released' });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      await acquire({ holder: 'kept', limit: 0, leaseMs: HOUR });
+      await store.reconcile({ gate: 'm', holders: ['kept'], leaseMs: HOUR });
+      expect((await client.hkeys(store.tokensKeyOf('m'))).sort()).toEqual(['', 'kept']);
+    });
+  });
+
+  describe('input checks', () => {
+    it('refuse a lease too long for a key expiry before writing anything', async () => {
+      await expect(acquire({ holder: 'a', limit: 1, leaseMs: 1e14 })).rejects.toThrow(
+        /leaseMs must be an integer/,
+      );
+      expect(await client.exists(store.keyOf('m'), store.tokensKeyOf('m'))).toBe(0);
+      await acquire({ holder: 'b', limit: 1, leaseMs: HOUR });
+      await expect(store.extend({ gate: 'm', holder: 'b', leaseMs: 1e14 })).rejects.toThrow(
+        /leaseMs/,
+      );
+      await expect(store.reconcile({ gate: 'm', holders: ['c'], leaseMs: 1e14 })).rejects.toThrow(
+        /leaseMs/,
+      );
+      expect(await client.zrange(store.keyOf('m'), 0, -1)).toEqual(['b']);
+    });
+
+    it('refuse a limit that is not a whole number >= 0', async () => {
+      await expect(
+        scripts.queueGateAcquire(store.keyOf('m'), store.tokensKeyOf('m'), 'a', -1, HOUR, 'x', '0'),
+      ).rejects.toThrow(/limit must be an integer/);
+      expect(await client.exists(store.keyOf('m'))).toBe(0);
+    });
+  });
+
   describe('replies', () => {
-    it('acquire: { admitted, alreadyHeld, used, reclaimed, expiresAt, now } on the server clock', async () => {
-      const key = store.keyOf('m');
+    const keys = () => [store.keyOf('m'), store.tokensKeyOf('m')] as const;
+
+    it('acquire: { admitted, alreadyHeld, used, reclaimed, expiresAt, now, token } on the server clock', async () => {
       const before = await serverNow();
-      const admitted = await scripts.queueGateAcquire(key, 'a', 1, 5_000);
+      const admitted = await scripts.queueGateAcquire(...keys(), 'a', 1, 5_000, 'x1', '0');
       const after = await serverNow();
       const now = admitted[5];
+      const token = admitted[6];
       expect(now).toBeGreaterThanOrEqual(before);
       expect(now).toBeLessThanOrEqual(after);
-      expect(admitted).toEqual([1, 0, 1, 0, now + 5_000, now]);
+      expect(admitted).toEqual([1, 0, 1, 0, now + 5_000, now, token]);
+      expect(await client.hget(store.tokensKeyOf('m'), 'a')).toBe(`${token}:x1`);
 
-      const held = await scripts.queueGateAcquire(key, 'a', 1, 1_000);
-      expect(held).toEqual([1, 1, 1, 0, now + 5_000, expect.any(Number)]);
+      const held = await scripts.queueGateAcquire(...keys(), 'a', 1, 1_000, 'x2', '0');
+      expect(held).toEqual([1, 1, 1, 0, now + 5_000, expect.any(Number), token]);
 
-      const refused = await scripts.queueGateAcquire(key, 'b', 1, 5_000);
-      expect(refused).toEqual([0, 0, 1, 0, 0, expect.any(Number)]);
+      const renewed = await scripts.queueGateAcquire(...keys(), 'a', 1, 1_000, 'x3', '1');
+      expect(renewed[6]).toBeGreaterThan(token);
+
+      const refused = await scripts.queueGateAcquire(...keys(), 'b', 1, 5_000, 'x4', '0');
+      expect(refused).toEqual([0, 0, 1, 0, 0, expect.any(Number), 0]);
 
       // 0 is the script's "unlimited"; the holder is still recorded.
-      expect((await scripts.queueGateAcquire(key, 'c', 0, 5_000)).slice(0, 4)).toEqual([
-        1, 0, 2, 0,
-      ]);
+      expect(
+        (await scripts.queueGateAcquire(...keys(), 'c', 0, 5_000, 'x5', '0')).slice(0, 4),
+      ).toEqual([1, 0, 2, 0]);
     });
 
-    it('extend: { extended, expiresAt, now }, and a lost lease stays out of the set', async () => {
-      const key = store.keyOf('m');
-      await scripts.queueGateAcquire(key, 'a', 1, 5_000);
-      const [extended, expiresAt, now] = await scripts.queueGateExtend(key, 'a', 9_000);
-      expect([extended, expiresAt]).toEqual([1, now + 9_000]);
-      expect(await scripts.queueGateExtend(key, 'nobody', 9_000)).toEqual([
+    it('release: { released, stale, currentToken }', async () => {
+      const [, , , , , , token] = await scripts.queueGateAcquire(
+        ...keys(),
+        'a',
+        1,
+        5_000,
+        'x',
+        '0',
+      );
+      expect(await scripts.queueGateRelease(...keys(), 'a', 'token', String(token - 1))).toEqual([
+        0,
+        1,
+        token,
+      ]);
+      expect(await scripts.queueGateRelease(...keys(), 'a', 'attempt', 'other')).toEqual([
+        0,
+        1,
+        token,
+      ]);
+      expect(await scripts.queueGateRelease(...keys(), 'a', 'token', String(token))).toEqual([
+        1, 0, 0,
+      ]);
+      expect(await scripts.queueGateRelease(...keys(), 'a', '', '')).toEqual([0, 0, 0]);
+    });
+
+    it('extend: { extended, expiresAt, now, stale, currentToken }, and a lost lease stays out', async () => {
+      const [, , , , , , token] = await scripts.queueGateAcquire(
+        ...keys(),
+        'a',
+        1,
+        5_000,
+        'x',
+        '0',
+      );
+      const [extended, expiresAt, now, stale, current] = await scripts.queueGateExtend(
+        ...keys(),
+        'a',
+        9_000,
+        '',
+      );
+      expect([extended, expiresAt, stale, current]).toEqual([1, now + 9_000, 0, token]);
+      expect(await scripts.queueGateExtend(...keys(), 'a', 9_000, String(token + 1))).toEqual([
         0,
         0,
         expect.any(Number),
+        1,
+        token,
+      ]);
+      expect(await scripts.queueGateExtend(...keys(), 'nobody', 9_000, '')).toEqual([
+        0,
+        0,
+        expect.any(Number),
+        0,
+        0,
       ]);
 
-      await scripts.queueGateAcquire(key, 'brief', 0, 20);
+      await scripts.queueGateAcquire(...keys(), 'brief', 0, 20, 'y', '0');
       await new Promise((resolve) => setTimeout(resolve, 60));
-      expect(await scripts.queueGateExtend(key, 'brief', 9_000)).toEqual([
+      expect(await scripts.queueGateExtend(...keys(), 'brief', 9_000, '')).toEqual([
         0,
         0,
         expect.any(Number),
+        0,
+        0,
       ]);
-      expect(await client.zscore(key, 'brief')).toBeNull();
+      expect(await client.zscore(store.keyOf('m'), 'brief')).toBeNull();
     });
 
-    it('usage: { used, now }; holders: { now, [holder, expiresAt, ...] }', async () => {
-      const key = store.keyOf('m');
-      const [, , , , aEnd] = await scripts.queueGateAcquire(key, 'a', 0, 9_000);
-      const [, , , , bEnd] = await scripts.queueGateAcquire(key, 'b', 0, 5_000);
-      expect(await scripts.queueGateUsage(key)).toEqual([2, expect.any(Number)]);
-      expect(await scripts.queueGateHolders(key)).toEqual([
+    it('usage: { used, now }; holders: { now, [holder, expiresAt, token, ...] }', async () => {
+      const a = await scripts.queueGateAcquire(...keys(), 'a', 0, 9_000, 'x', '0');
+      const b = await scripts.queueGateAcquire(...keys(), 'b', 0, 5_000, 'y', '0');
+      expect(await scripts.queueGateUsage(store.keyOf('m'))).toEqual([2, expect.any(Number)]);
+      expect(await scripts.queueGateHolders(...keys())).toEqual([
         expect.any(Number),
-        ['b', String(bEnd), 'a', String(aEnd)],
+        ['b', String(b[4]), b[6], 'a', String(a[4]), a[6]],
       ]);
     });
 
     it('reconcile: { added, removed, used }, also for long lists', async () => {
-      const key = store.keyOf('m');
-      await scripts.queueGateAcquire(key, 'old', 0, 5_000);
+      await scripts.queueGateAcquire(...keys(), 'old', 0, 5_000, 'x', '0');
       // Far more arguments than Lua's unpack could take at once.
       const ids = Array.from({ length: 10_000 }, (_, i) => `task-${i}`);
-      expect(await scripts.queueGateReconcile(key, 5_000, ids.length, ...ids, 'all')).toEqual([
-        10_000, 1, 10_000,
-      ]);
-      expect(await client.zcard(key)).toBe(10_000);
-
-      // 'listed' removes only the unlisted holders named after it.
       expect(
-        await scripts.queueGateReconcile(key, 5_000, 1, 'task-0', 'listed', 'task-1', 'task-2'),
+        await scripts.queueGateReconcile(...keys(), 5_000, '', ids.length, ...ids, 'all'),
+      ).toEqual([10_000, 1, 10_000]);
+      expect(await client.zcard(store.keyOf('m'))).toBe(10_000);
+
+      // 'listed' removes only the unlisted holders named after it, as (holder, token) pairs.
+      expect(
+        await scripts.queueGateReconcile(
+          ...keys(),
+          5_000,
+          '',
+          1,
+          'task-0',
+          'listed',
+          'task-1',
+          '',
+          'task-2',
+          '',
+        ),
       ).toEqual([0, 2, 9_998]);
     });
   });

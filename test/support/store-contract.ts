@@ -41,8 +41,12 @@ export function describeGateStoreContract(
       await subject.dispose();
     });
 
+    let attempts = 0;
     const acquire = (holder: string, limit: number | null, leaseMs = LONG, gate = 'm') =>
-      store.acquire({ gate, holder, limit, leaseMs });
+      store.acquire({ gate, holder, limit, leaseMs, attempt: `attempt-${++attempts}` });
+    const retry = (holder: string, limit: number | null, attempt = `retry-${++attempts}`) =>
+      store.acquire({ gate: 'm', holder, limit, leaseMs: LONG, attempt, renew: true });
+    const names = async () => (await store.holders('m')).holders.map((h) => h.holder).sort();
 
     describe('acquire', () => {
       it('admits up to the limit, then refuses and reports the used count', async () => {
@@ -111,7 +115,7 @@ export function describeGateStoreContract(
         expect(longer.expiresAt).toBe(longer.now + 2 * LONG);
         expect(longer.expiresAt).toBeGreaterThan(first.expiresAt!);
         expect((await store.holders('m')).holders).toEqual([
-          { holder: 'a', expiresAt: longer.expiresAt },
+          { holder: 'a', expiresAt: longer.expiresAt, token: first.token },
         ]);
       });
 
@@ -139,15 +143,27 @@ export function describeGateStoreContract(
       it('is true once, then false (idempotent)', async () => {
         await acquire('a', 2);
         await acquire('b', 2);
-        expect(await store.release({ gate: 'm', holder: 'a' })).toEqual({ released: true });
-        expect(await store.release({ gate: 'm', holder: 'a' })).toEqual({ released: false });
+        expect(await store.release({ gate: 'm', holder: 'a' })).toMatchObject({
+          released: true,
+          stale: false,
+        });
+        expect(await store.release({ gate: 'm', holder: 'a' })).toMatchObject({
+          released: false,
+          stale: false,
+        });
         expect((await store.usage('m')).used).toBe(1);
       });
 
       it('is false for an unknown holder or gate, and changes nothing', async () => {
         await acquire('a', 2);
-        expect(await store.release({ gate: 'm', holder: 'nobody' })).toEqual({ released: false });
-        expect(await store.release({ gate: 'empty', holder: 'a' })).toEqual({ released: false });
+        expect(await store.release({ gate: 'm', holder: 'nobody' })).toMatchObject({
+          released: false,
+          stale: false,
+        });
+        expect(await store.release({ gate: 'empty', holder: 'a' })).toMatchObject({
+          released: false,
+          stale: false,
+        });
         expect((await store.usage('m')).used).toBe(1);
       });
     });
@@ -163,7 +179,7 @@ export function describeGateStoreContract(
         const shorter = await store.extend({ gate: 'm', holder: 'a', leaseMs: 1_000 });
         expect(shorter).toMatchObject({ extended: true, expiresAt: renewed.expiresAt });
         expect((await store.holders('m')).holders).toEqual([
-          { holder: 'a', expiresAt: renewed.expiresAt },
+          { holder: 'a', expiresAt: renewed.expiresAt, token: first.token },
         ]);
       });
 
@@ -197,6 +213,158 @@ export function describeGateStoreContract(
       });
     });
 
+    describe('fencing tokens', () => {
+      it('gives every admission a token that strictly increases per gate', async () => {
+        const tokens: number[] = [];
+        for (const holder of ['a', 'b', 'c']) tokens.push((await acquire(holder, 5)).token!);
+        await store.release({ gate: 'm', holder: 'a' });
+        tokens.push((await acquire('a', 5)).token!);
+        tokens.push((await retry('b', 5)).token!);
+        for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThan(tokens[i - 1]);
+        expect(Number.isSafeInteger(tokens[0])).toBe(true);
+        expect((await acquire('full', 1)).token).toBeNull();
+      });
+
+      it('answers a duplicate acquire with the same token, and a retry with a new one', async () => {
+        const first = await acquire('a', 1);
+        const duplicate = await acquire('a', 1);
+        expect(duplicate).toMatchObject({ admitted: true, alreadyHeld: true, token: first.token });
+
+        const retried = await retry('a', 1);
+        expect(retried).toMatchObject({ admitted: true, alreadyHeld: true, used: 1 });
+        expect(retried.token).toBeGreaterThan(first.token!);
+        expect(await acquire('b', 1)).toMatchObject({ admitted: false, used: 1 });
+      });
+
+      it('admits a retry of a task that holds nothing like a new task', async () => {
+        await acquire('other', 2);
+        const retried = await retry('a', 2);
+        expect(retried).toMatchObject({ admitted: true, alreadyHeld: false, used: 2 });
+        expect(await retry('b', 2)).toMatchObject({ admitted: false, used: 2, token: null });
+      });
+
+      it('makes a release fenced to an older token change nothing and say so', async () => {
+        const first = await acquire('a', 1);
+        const retried = await retry('a', 1);
+
+        const stale = await store.release({
+          gate: 'm',
+          holder: 'a',
+          fence: { token: first.token! },
+        });
+        expect(stale).toEqual({ released: false, stale: true, currentToken: retried.token });
+        expect(await names()).toEqual(['a']);
+
+        const current = await store.release({
+          gate: 'm',
+          holder: 'a',
+          fence: { token: retried.token! },
+        });
+        expect(current).toMatchObject({ released: true, stale: false });
+        expect(await names()).toEqual([]);
+      });
+
+      it('answers a fenced release of a holder that holds nothing as not released', async () => {
+        const first = await acquire('a', 1);
+        await store.release({ gate: 'm', holder: 'a' });
+        const reply = await store.release({
+          gate: 'm',
+          holder: 'a',
+          fence: { token: first.token! },
+        });
+        expect(reply).toMatchObject({ released: false, stale: false });
+      });
+
+      it('undoes exactly the admission of one acquire attempt', async () => {
+        await store.acquire({ gate: 'm', holder: 'a', limit: 1, leaseMs: LONG, attempt: 'lost' });
+        expect(
+          await store.release({ gate: 'm', holder: 'a', fence: { attempt: 'lost' } }),
+        ).toMatchObject({ released: true, stale: false });
+
+        // A later admission by another attempt is not undone by the lost one's release.
+        await store.acquire({ gate: 'm', holder: 'a', limit: 1, leaseMs: LONG, attempt: 'kept' });
+        const reply = await store.release({ gate: 'm', holder: 'a', fence: { attempt: 'lost' } });
+        expect(reply).toMatchObject({ released: false, stale: true });
+        expect(await names()).toEqual(['a']);
+      });
+
+      it('keeps the attempt of the admission when a duplicate acquire answers held', async () => {
+        await store.acquire({ gate: 'm', holder: 'a', limit: 1, leaseMs: LONG, attempt: 'first' });
+        await store.acquire({ gate: 'm', holder: 'a', limit: 1, leaseMs: LONG, attempt: 'dup' });
+        // The duplicate admitted nothing, so undoing it must not free the task's slot.
+        expect(
+          await store.release({ gate: 'm', holder: 'a', fence: { attempt: 'dup' } }),
+        ).toMatchObject({ released: false, stale: true });
+        expect(await names()).toEqual(['a']);
+      });
+
+      it('renews only the admission an extend names', async () => {
+        const first = await acquire('a', 1, LONG);
+        const retried = await retry('a', 1);
+        const stale = await store.extend({
+          gate: 'm',
+          holder: 'a',
+          leaseMs: 3 * LONG,
+          token: first.token!,
+        });
+        expect(stale).toMatchObject({ extended: false, stale: true, currentToken: retried.token });
+        expect((await store.holders('m')).holders[0].expiresAt).toBe(retried.expiresAt);
+
+        const renewed = await store.extend({
+          gate: 'm',
+          holder: 'a',
+          leaseMs: 3 * LONG,
+          token: retried.token!,
+        });
+        expect(renewed).toMatchObject({
+          extended: true,
+          stale: false,
+          currentToken: retried.token,
+        });
+      });
+
+      it('lets reconcile remove a named holder only while it holds the named token', async () => {
+        const first = await acquire('a', null);
+        await retry('a', null);
+        const old = await store.reconcile({
+          gate: 'm',
+          holders: [],
+          leaseMs: LONG,
+          removable: [{ holder: 'a', token: first.token! }],
+        });
+        expect(old).toEqual({ added: 0, removed: 0, used: 1 });
+        const any = await store.reconcile({
+          gate: 'm',
+          holders: [],
+          leaseMs: LONG,
+          removable: [{ holder: 'a' }],
+        });
+        expect(any).toEqual({ added: 0, removed: 1, used: 0 });
+      });
+
+      it('never lets reconcile remove holders under the spared prefix', async () => {
+        await acquire('request:stream', null);
+        await acquire('task', null);
+        const reply = await store.reconcile({
+          gate: 'm',
+          holders: [],
+          leaseMs: LONG,
+          sparedPrefix: 'request:',
+        });
+        expect(reply).toEqual({ added: 0, removed: 1, used: 1 });
+        expect(await names()).toEqual(['request:stream']);
+      });
+
+      it('gives holders added by reconcile tokens newer than every earlier one', async () => {
+        const before = await acquire('a', null);
+        await store.reconcile({ gate: 'm', holders: ['a', 'b'], leaseMs: LONG });
+        const { holders } = await store.holders('m');
+        const added = holders.find((h) => h.holder === 'b')!;
+        expect(added.token).toBeGreaterThan(before.token!);
+        expect(holders.find((h) => h.holder === 'a')!.token).toBe(before.token);
+      });
+    });
+
     describe('usage and holders', () => {
       it('ignore expired holders that no acquire reclaimed yet', async () => {
         await acquire('short', null, SHORT);
@@ -206,7 +374,7 @@ export function describeGateStoreContract(
 
         expect((await store.usage('m')).used).toBe(1);
         expect((await store.holders('m')).holders).toEqual([
-          { holder: 'live', expiresAt: live.expiresAt },
+          { holder: 'live', expiresAt: live.expiresAt, token: live.token },
         ]);
       });
 
@@ -222,9 +390,9 @@ export function describeGateStoreContract(
         const b = await acquire('c-second', null, 2 * LONG);
         const { holders, now } = await store.holders('m');
         expect(holders).toEqual([
-          { holder: 'b-first', expiresAt: a.expiresAt },
-          { holder: 'c-second', expiresAt: b.expiresAt },
-          { holder: 'a-third', expiresAt: c.expiresAt },
+          { holder: 'b-first', expiresAt: a.expiresAt, token: a.token },
+          { holder: 'c-second', expiresAt: b.expiresAt, token: b.token },
+          { holder: 'a-third', expiresAt: c.expiresAt, token: c.token },
         ]);
         expect(now).toBeGreaterThanOrEqual(c.now);
       });
@@ -254,6 +422,7 @@ export function describeGateStoreContract(
         expect(holders.find((h) => h.holder === 'kept')).toEqual({
           holder: 'kept',
           expiresAt: kept.expiresAt,
+          token: kept.token,
         });
         // Measured from the reconcile's "now", which lies between the acquire and the listing.
         expect(added.expiresAt).toBeGreaterThanOrEqual(kept.now + LONG);
@@ -309,7 +478,7 @@ export function describeGateStoreContract(
           gate: 'm',
           holders: ['active', 'added'],
           leaseMs: LONG,
-          removable: ['stale', 'active'],
+          removable: [{ holder: 'stale' }, { holder: 'active' }],
         });
         expect(reply).toEqual({ added: 1, removed: 1, used: 3 });
         const names = (await store.holders('m')).holders.map((h) => h.holder).sort();

@@ -1,25 +1,25 @@
 import type { Cluster, Redis } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, gateKey } from '../../core/gate-key';
+import { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from '../../core/gate-key';
 import type {
   AcquireReply,
   AcquireRequest,
   ExtendReply,
   ExtendRequest,
   GateStore,
-  HolderRequest,
   HoldersReply,
   ReconcileReply,
   ReconcileRequest,
   ReleaseReply,
+  ReleaseRequest,
   UsageReply,
 } from '../gate-store.interface';
 import { defineGateScripts, type GateRedisClient } from './gate-scripts';
 
 /**
- * The gate in Redis: one sorted set per gate at `<keyPrefix>{<gate>}`, one atomic step per
- * decision (a script, or a single ZREM for a release).
- * Works with a standalone, Sentinel or Cluster ioredis client; the client's own `keyPrefix`
- * option, if any, is applied on top.
+ * The gate in Redis: per gate, a sorted set of holders at `<keyPrefix>{<gate>}` scored by lease
+ * end, and a hash of their fencing tokens at `<keyPrefix>{<gate>}:tokens`; one script per
+ * decision. Both keys share the gate's hash tag, so this works with a standalone, Sentinel or
+ * Cluster ioredis client. The client's own `keyPrefix` option, if any, is applied on top.
  */
 export class RedisGateStore implements GateStore {
   private readonly client: GateRedisClient;
@@ -31,14 +31,28 @@ export class RedisGateStore implements GateStore {
     this.client = defineGateScripts(client);
   }
 
-  /** The Redis key of a gate. */
+  /** The Redis key of a gate's holders. */
   keyOf(gate: string): string {
     return gateKey(this.keyPrefix, gate);
   }
 
-  async acquire({ gate, holder, limit, leaseMs }: AcquireRequest): Promise<AcquireReply> {
-    const reply = await this.client.queueGateAcquire(this.keyOf(gate), holder, limit ?? 0, leaseMs);
-    const [admitted, alreadyHeld, used, reclaimed, expiresAt, now] = reply;
+  /** The Redis key of a gate's tokens. */
+  tokensKeyOf(gate: string): string {
+    return gateTokensKey(this.keyPrefix, gate);
+  }
+
+  async acquire(request: AcquireRequest): Promise<AcquireReply> {
+    const { gate, holder, limit, leaseMs, attempt, renew } = request;
+    const reply = await this.client.queueGateAcquire(
+      this.keyOf(gate),
+      this.tokensKeyOf(gate),
+      holder,
+      limit ?? 0,
+      leaseMs,
+      attempt,
+      renew ? '1' : '0',
+    );
+    const [admitted, alreadyHeld, used, reclaimed, expiresAt, now, token] = reply;
     return {
       admitted: admitted === 1,
       alreadyHeld: alreadyHeld === 1,
@@ -46,20 +60,43 @@ export class RedisGateStore implements GateStore {
       reclaimed,
       expiresAt: admitted === 1 ? expiresAt : null,
       now,
+      token: admitted === 1 ? token : null,
     };
   }
 
-  async release({ gate, holder }: HolderRequest): Promise<ReleaseReply> {
-    // One ZREM is atomic and idempotent on its own; a script around it only costs server time.
-    // (A release that must check a fencing token will need a script again.)
-    const released = await this.client.zrem(this.keyOf(gate), holder);
-    return { released: released === 1 };
+  async release({ gate, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
+    const [kind, fencedTo] =
+      fence === undefined
+        ? (['', ''] as const)
+        : 'token' in fence
+          ? (['token', String(fence.token)] as const)
+          : (['attempt', fence.attempt] as const);
+    const [released, stale, currentToken] = await this.client.queueGateRelease(
+      this.keyOf(gate),
+      this.tokensKeyOf(gate),
+      holder,
+      kind,
+      fencedTo,
+    );
+    return { released: released === 1, stale: stale === 1, currentToken: stale ? currentToken : null };
   }
 
-  async extend({ gate, holder, leaseMs }: ExtendRequest): Promise<ExtendReply> {
-    const reply = await this.client.queueGateExtend(this.keyOf(gate), holder, leaseMs);
-    const [extended, expiresAt, now] = reply;
-    return { extended: extended === 1, expiresAt: extended === 1 ? expiresAt : null, now };
+  async extend({ gate, holder, leaseMs, token }: ExtendRequest): Promise<ExtendReply> {
+    const reply = await this.client.queueGateExtend(
+      this.keyOf(gate),
+      this.tokensKeyOf(gate),
+      holder,
+      leaseMs,
+      token === undefined ? '' : String(token),
+    );
+    const [extended, expiresAt, now, stale, currentToken] = reply;
+    return {
+      extended: extended === 1,
+      expiresAt: extended === 1 ? expiresAt : null,
+      now,
+      stale: stale === 1,
+      currentToken: currentToken === 0 ? null : currentToken,
+    };
   }
 
   async usage(gate: string): Promise<UsageReply> {
@@ -68,28 +105,35 @@ export class RedisGateStore implements GateStore {
   }
 
   async holders(gate: string): Promise<HoldersReply> {
-    const [now, flat] = await this.client.queueGateHolders(this.keyOf(gate));
+    const [now, flat] = await this.client.queueGateHolders(
+      this.keyOf(gate),
+      this.tokensKeyOf(gate),
+    );
     const holders = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      holders.push({ holder: flat[i], expiresAt: Number(flat[i + 1]) });
+    for (let i = 0; i < flat.length; i += 3) {
+      holders.push({
+        holder: String(flat[i]),
+        expiresAt: Number(flat[i + 1]),
+        token: Number(flat[i + 2]),
+      });
     }
     return { holders, now };
   }
 
-  async reconcile({
-    gate,
-    holders,
-    leaseMs,
-    removable,
-  }: ReconcileRequest): Promise<ReconcileReply> {
-    const reply = await this.client.queueGateReconcile(
+  async reconcile(request: ReconcileRequest): Promise<ReconcileReply> {
+    const { gate, holders, leaseMs, removable, sparedPrefix = '' } = request;
+    const listed = removable
+      ? ['listed', ...removable.flatMap((r) => [r.holder, r.token === undefined ? '' : String(r.token)])]
+      : ['all'];
+    const [added, removed, used] = await this.client.queueGateReconcile(
       this.keyOf(gate),
+      this.tokensKeyOf(gate),
       leaseMs,
+      sparedPrefix,
       holders.length,
       ...holders,
-      ...(removable ? ['listed', ...removable] : ['all']),
+      ...listed,
     );
-    const [added, removed, used] = reply;
     return { added, removed, used };
   }
 }

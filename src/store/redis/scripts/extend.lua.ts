@@ -1,43 +1,58 @@
-import { OUTLIVE_LEASE_LUA, SERVER_TIME_LUA } from './server-time.lua';
+import { MAX_LEASE_MS } from '../../../core/limits';
+import { GATE_LUA_HELPERS } from './gate-helpers.lua';
 
 /**
  * Renews a live lease. A lease that already ended is reported lost and is not brought back:
  * another caller may already have counted its slot as free.
- *
- * KEYS[1]  the gate
- * ARGV[1]  holder id
- * ARGV[2]  lease length in ms, from now
- *
- * Reply: { extended, expiresAt, now }  extended is 0/1; expiresAt is 0 when lost
  */
 export const EXTEND_LUA = `
-local key = KEYS[1]
+-- Input:
+--   KEYS[1]  the gate: sorted set of holder ids scored by lease end
+--   KEYS[2]  the gate's tokens: hash of holder id -> '<token>:<attempt>'
+--   ARGV[1]  holder id
+--   ARGV[2]  lease length in ms, from now
+--   ARGV[3]  the token the caller holds, or '' for an unfenced renewal
+-- Output:
+--   { extended, expiresAt, now, stale, currentToken }
+--   extended is 0/1; expiresAt is 0 when not extended; stale is 1 when the holder now holds a
+--   newer admission than the caller's token (nothing changed).
+${GATE_LUA_HELPERS}
+local key, tokens = KEYS[1], KEYS[2]
 local holder = ARGV[1]
-local leaseMs = tonumber(ARGV[2])
-${SERVER_TIME_LUA}${OUTLIVE_LEASE_LUA}
+local lease_ms = checked_integer(ARGV[2], 'leaseMs', 1, ${MAX_LEASE_MS})
+local fenced_to = ARGV[3]
+local now_ms = server_now()
+
 -- 1. No such holder: released, reclaimed, or never there.
 local held = redis.call('ZSCORE', key, holder)
 if not held then
-  return { 0, 0, now }
+  return { 0, 0, now_ms, 0, 0 }
 end
 
--- 2. The lease ended but was not reclaimed yet: drop it rather than resurrect it.
+-- 2. A caller whose admission was replaced (a retry took a new token) renews nothing.
+local token = parse_token(redis.call('HGET', tokens, holder))
+if fenced_to ~= '' and token ~= tonumber(fenced_to) then
+  return { 0, 0, now_ms, 1, token or 0 }
+end
+
+-- 3. The lease ended but was not reclaimed yet: drop it rather than resurrect it.
 held = tonumber(held)
-if held <= now then
+if held <= now_ms then
   redis.call('ZREM', key, holder)
-  return { 0, 0, now }
+  redis.call('HDEL', tokens, holder)
+  return { 0, 0, now_ms, 0, 0 }
 end
 
--- 3. Renew from now, never shortening the lease.
-local expiresAt = now + leaseMs
-if expiresAt > held then
-  redis.call('ZADD', key, expiresAt, holder)
+-- 4. Renew from now, never shortening the lease.
+local expires_at = now_ms + lease_ms
+if expires_at > held then
+  redis.call('ZADD', key, expires_at, holder)
 else
-  expiresAt = held
+  expires_at = held
 end
 
--- 4. The key must live at least as long as the renewed lease.
-outliveLease(key, expiresAt)
+-- 5. The keys must live at least as long as the renewed lease.
+outlive_lease(key, tokens, expires_at, now_ms)
 
-return { 1, expiresAt, now }
+return { 1, expires_at, now_ms, 0, token or 0 }
 `;

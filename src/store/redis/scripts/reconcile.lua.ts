@@ -1,70 +1,88 @@
-import { KEY_GRACE_MS, SERVER_TIME_LUA } from './server-time.lua';
+import { MAX_LEASE_MS } from '../../../core/limits';
+import { GATE_LUA_HELPERS, KEY_GRACE_MS } from './gate-helpers.lua';
 
 /**
  * Replaces a gate's membership with the holders the application knows to be active (from its
- * database, the source of truth), in one atomic step. Holders that stay keep their leases;
- * new ones get a fresh lease. The result may exceed the limit: then nobody is admitted until
- * enough holders leave.
- *
- * KEYS[1]          the gate
- * ARGV[1]          lease length in ms for added holders
- * ARGV[2]          n, the number of active holder ids that follow
- * ARGV[3..2+n]     the active holder ids (duplicates allowed)
- * ARGV[3+n]        'all': remove every holder not listed as active;
- *                  'listed': remove only the unlisted holders named after it
- * ARGV[4+n..]      with 'listed', the holders that may be removed
- *
- * Reply: { added, removed, used }
+ * database, the source of truth), in one atomic step. Holders that stay keep their leases and
+ * tokens; new ones get a fresh lease and token. Holders bound to a request (their id starts with
+ * the spared prefix) are never removed: no database lists them. The result may exceed the limit:
+ * then nobody is admitted until enough holders leave.
  */
 export const RECONCILE_LUA = `
-local key = KEYS[1]
-local leaseMs = tonumber(ARGV[1])
-local activeCount = tonumber(ARGV[2])
-local mode = ARGV[3 + activeCount]
-${SERVER_TIME_LUA}
+-- Input:
+--   KEYS[1]          the gate: sorted set of holder ids scored by lease end
+--   KEYS[2]          the gate's tokens: hash of holder id -> '<token>:<attempt>'
+--   ARGV[1]          lease length in ms for added holders
+--   ARGV[2]          prefix of holder ids that are never removed ('' for none)
+--   ARGV[3]          n, the number of active holder ids that follow
+--   ARGV[4..3+n]     the active holder ids (duplicates allowed)
+--   ARGV[4+n]        'all': remove every holder not listed as active;
+--                    'listed': remove only the unlisted holders named after it
+--   ARGV[5+n..]      with 'listed', pairs of (holder id, token): the holder is removed only while
+--                    it holds that token ('' for any token)
+-- Output:
+--   { added, removed, used }
+${GATE_LUA_HELPERS}
+local key, tokens = KEYS[1], KEYS[2]
+local lease_ms = checked_integer(ARGV[1], 'leaseMs', 1, ${MAX_LEASE_MS})
+local spared = ARGV[2]
+local active_count = checked_integer(ARGV[3], 'active count', 0, #ARGV - 4)
+local mode = ARGV[4 + active_count]
+local now_ms, now_us = server_now()
+
 -- 1. Drop ended leases first, so that an active holder whose lease ended is added afresh.
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+reclaim_ended(key, tokens, now_ms)
 
 -- 2. The wanted and removable sets, built by looping (unpack would overflow the Lua stack).
 local wanted = {}
-for i = 3, 2 + activeCount do
+for i = 4, 3 + active_count do
   wanted[ARGV[i]] = true
 end
 local removable = nil
 if mode == 'listed' then
   removable = {}
-  for i = 4 + activeCount, #ARGV do
-    removable[ARGV[i]] = true
+  for i = 5 + active_count, #ARGV, 2 do
+    removable[ARGV[i]] = ARGV[i + 1] or ''
   end
 end
 
--- 3. Remove the holders the application does not know (and, in 'listed' mode, named).
+-- 3. Remove the holders the application does not know: in 'listed' mode only those named, and
+--    only while they hold the named admission.
+local function may_remove(holder)
+  if spared ~= '' and string.sub(holder, 1, #spared) == spared then return false end
+  if removable == nil then return true end
+  local named = removable[holder]
+  if named == nil then return false end
+  return named == '' or parse_token(redis.call('HGET', tokens, holder)) == tonumber(named)
+end
 local removed = 0
-local members = redis.call('ZRANGE', key, 0, -1)
-for _, holder in ipairs(members) do
+for _, holder in ipairs(redis.call('ZRANGE', key, 0, -1)) do
   if wanted[holder] then
     wanted[holder] = 'kept'
-  elseif removable == nil or removable[holder] then
+  elseif may_remove(holder) then
     redis.call('ZREM', key, holder)
+    redis.call('HDEL', tokens, holder)
     removed = removed + 1
   end
 end
 
--- 4. Add the active holders the gate lost.
+-- 4. Add the active holders the gate lost, each a new admission with its own token.
 local added = 0
-local expiresAt = now + leaseMs
+local expires_at = now_ms + lease_ms
 for holder, state in pairs(wanted) do
   if state == true then
-    redis.call('ZADD', key, expiresAt, holder)
+    redis.call('ZADD', key, expires_at, holder)
+    redis.call('HSET', tokens, holder, token_value(next_token(tokens, now_us), ''))
     added = added + 1
   end
 end
 
--- 5. The key must outlive its longest lease (kept leases may be longer than new ones), by the
+-- 5. The keys must outlive their longest lease (kept leases may be longer than new ones), by the
 --    grace in which a later acquire still reports leases that ended as reclaimed.
 local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
 if last[2] then
   redis.call('PEXPIREAT', key, tonumber(last[2]) + ${KEY_GRACE_MS})
+  redis.call('PEXPIREAT', tokens, tonumber(last[2]) + ${KEY_GRACE_MS})
 end
 
 return { added, removed, redis.call('ZCARD', key) }

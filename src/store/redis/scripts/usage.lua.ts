@@ -1,17 +1,19 @@
-import { SERVER_TIME_LUA } from './server-time.lua';
+import { GATE_LUA_HELPERS } from './gate-helpers.lua';
 
 /**
  * Counts live holders, ignoring leases that ended but were not reclaimed yet. Reads only.
- *
- * KEYS[1]  the gate
- *
- * Reply: { used, now }
  */
 export const USAGE_LUA = `
+-- Input:
+--   KEYS[1]  the gate: sorted set of holder ids scored by lease end
+-- Output:
+--   { used, now }
+${GATE_LUA_HELPERS}
 local key = KEYS[1]
-${SERVER_TIME_LUA}
--- 1. Live means a lease end strictly after now.
-local used = redis.call('ZCOUNT', key, string.format('(%d', now), '+inf')
+local now_ms = server_now()
 
-return { used, now }
+-- 1. Live means a lease end strictly after now.
+local used = redis.call('ZCOUNT', key, string.format('(%d', now_ms), '+inf')
+
+return { used, now_ms }
 `;
