@@ -5,10 +5,13 @@ export type * from './core/gate-results';
 export type { KeepAliveHandle } from './core/lease-keep-alive';
 export { DEFAULT_LEASE_POLICY, leaseMilliseconds, type LeasePolicy } from './core/lease-policy';
 export type { GateLimit, LimitSource } from './core/limit-source';
+export { MAX_LEASE_MS, MAX_LIMIT, MAX_TIMER_MS } from './core/limits';
 export {
   DEFAULT_PENDING_RELEASE_OPTIONS,
+  type PendingReleaseCounts,
   type PendingReleaseOptions,
 } from './core/pending-release-queue';
+export { REQUEST_BOUND_HOLDER_PREFIX } from './core/request-bound';
 export { DEFAULT_COMMAND_TIMEOUT_MS, QueueGate, type QueueGateConfig } from './core/queue-gate';
 export * from './store/gate-store.interface';
 export { MemoryGateStore } from './store/memory/memory-gate-store';
