@@ -337,13 +337,18 @@ describe.each(PLATFORMS)('@QueueLimited routing over HTTP (%s)', (platform) => {
   });
 });
 
-/** Every gate key under the app's prefix with its members: any acquire would change it. */
+/**
+ * Every gate key under the app's prefix with its members (holders, or token fields): any
+ * acquire would change it.
+ */
 async function gateKeys(app: HttpApp): Promise<Record<string, string[]>> {
   const client = newRedis();
   try {
     const keys = (await client.keys(`${app.keyPrefix}*`)).sort();
+    const members = async (key: string) =>
+      (await client.type(key)) === 'zset' ? client.zrange(key, 0, -1) : client.hkeys(key);
     const entries = await Promise.all(
-      keys.map(async (key) => [key, (await client.zrange(key, 0, -1)).sort()] as const),
+      keys.map(async (key) => [key, (await members(key)).sort()] as const),
     );
     return Object.fromEntries(entries);
   } finally {

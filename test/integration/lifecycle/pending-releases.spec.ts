@@ -61,7 +61,7 @@ describe('releases while Redis is down', () => {
 
       await server.stop();
       await endAll(app, ending);
-      expect(app.gate.pendingReleases()).toEqual({ queued: 20, dropped: 0 });
+      expect(app.gate.pendingReleases()).toMatchObject({ queued: 20, dropped: 0 });
       expect(app.logger.fromGate('warn').join('\n')).toMatch(/queued, retrying until it lands/);
 
       await server.restart();
@@ -72,7 +72,7 @@ describe('releases while Redis is down', () => {
         everyMs: 50,
       });
       expect(await membersOf(keyPrefix, MODEL, server.url)).toEqual([running]);
-      expect(app.gate.pendingReleases()).toEqual({ queued: 0, dropped: 0 });
+      expect(app.gate.pendingReleases()).toMatchObject({ queued: 0, dropped: 0 });
     } finally {
       await app.close();
       await dropPrefix(keyPrefix, server.url);
@@ -96,7 +96,7 @@ describe('releases while Redis is down', () => {
       // One after the other, so that "oldest" is well defined.
       for (const taskId of ending) await endAll(app, [taskId]);
 
-      expect(app.gate.pendingReleases()).toEqual({ queued: 5, dropped: 3 });
+      expect(app.gate.pendingReleases()).toMatchObject({ queued: 5, dropped: 3 });
       const errors = app.logger.fromGate('error').filter((line) => /queue is full/.test(line));
       expect(errors).toHaveLength(3);
       expect(errors[0]).toContain(ending[0]);
