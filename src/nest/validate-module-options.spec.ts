@@ -148,6 +148,36 @@ describe('validateModuleOptions', () => {
       Infinity,
       'Infinity (number)',
     ],
+    // Node fires a timer above 2^31-1 ms at once: such a period would run every millisecond.
+    [
+      'a commandTimeoutMs beyond what a timer can wait',
+      { commandTimeoutMs: 2 ** 31 },
+      'commandTimeoutMs',
+      2 ** 31,
+      '2147483648 (number)',
+    ],
+    [
+      'a reconcile period beyond what a timer can wait',
+      { reconcile: { everySeconds: 30 * 24 * 3600, models: [], activeTaskIds: () => [] } },
+      'reconcile.everySeconds',
+      30 * 24 * 3600,
+      '2592000 (number)',
+    ],
+    [
+      'a pending-release delay beyond what a timer can wait',
+      { pendingReleases: { maxDelayMs: 1e12 } },
+      'pendingReleases.maxDelayMs',
+      1e12,
+      '1000000000000 (number)',
+    ],
+    // Redis refuses a key expiry that far out, after the acquire script has already written.
+    [
+      'a lease maximum of 1e14 seconds',
+      { lease: { maxSeconds: 1e14 } },
+      'lease.maxSeconds',
+      1e14,
+      '100000000000000 (number)',
+    ],
     ['a negative shutdownTimeoutMs', { shutdownTimeoutMs: -1 }, 'shutdownTimeoutMs', -1, '-1'],
     ['pendingReleases that is a number', { pendingReleases: 3 }, 'pendingReleases', 3, '3'],
     [
