@@ -6,6 +6,7 @@ import {
   Injectable,
   Logger,
 } from '@nestjs/common';
+import { SSE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { ClientClosedRequestException } from './client-closed-request.exception';
@@ -17,7 +18,11 @@ import type { GateSlotInfo } from './gate-slot';
 import { QUEUE_GATE_OPTIONS } from './queue-gate.constants';
 import { QueueGateFullException } from './queue-gate-full.exception';
 import { QueueGateUnavailableException } from './queue-gate-unavailable.exception';
-import type { QueueGateModuleOptions, QueueLimitedOptions } from './queue-gate.options';
+import type {
+  QueueGateModuleOptions,
+  QueueLimitedOptions,
+  SlotRelease,
+} from './queue-gate.options';
 import { QueueGateService } from './queue-gate.service';
 import {
   type QueueLimitedMetadata,
@@ -25,6 +30,7 @@ import {
   SKIP_QUEUE_GATE_METADATA,
 } from './queue-limited.metadata';
 import { rateLimitHeaders } from './rate-limit-headers';
+import { RequestAlreadyAnsweredException } from './request-already-answered.exception';
 import { REQUEST_SLOT, RequestSlot } from './request-slot';
 
 /** The request and response a guard works on, whatever the transport. */
@@ -86,12 +92,14 @@ export class QueueGateGuard implements CanActivate {
     }
     this.noteRecovery();
     const headers = options.headers !== false && result.limit !== null;
-    if (headers) this.setRateLimitHeaders(response, name, result.limit!, result.used);
     if (!result.acquired) {
+      if (headers) this.setRateLimitHeaders(response, name, result.limit!, result.used);
       this.setHeader(response, 'Retry-After', String(retryAfter(options)));
       throw new QueueGateFullException(name, result.limit!);
     }
-    const slot = this.attach(request, response, options, {
+    // The slot is attached before anything else can throw, so that every way out of this
+    // request from here on gives it back.
+    const slot = this.attach(request, response, this.releaseMode(context, options), options, {
       model: name,
       taskId,
       expiresAt: result.expiresAt,
@@ -99,8 +107,23 @@ export class QueueGateGuard implements CanActivate {
       limit: result.limit,
       tracked: true,
     });
-    // A 'response' route has no interceptor to skip the handler for a client that already
-    // left; the slot went back when its close was seen.
+    const ended = slot.responseState;
+    if (ended.ended) {
+      // The slot went back when the end was seen; no task may be made for this request.
+      throw ended.finished
+        ? new RequestAlreadyAnsweredException(name)
+        : new ClientClosedRequestException(name);
+    }
+    if (headers) {
+      try {
+        this.setRateLimitHeaders(response, name, result.limit!, result.used);
+      } catch (error) {
+        await slot.handlerFailed();
+        throw error;
+      }
+    }
+    // A 'response' route may have no interceptor to skip the handler for a client that
+    // already left; the slot went back when its close was seen.
     if (slot.mode === 'response' && !slot.handlerStarting()) {
       throw new ClientClosedRequestException(name);
     }
@@ -113,10 +136,19 @@ export class QueueGateGuard implements CanActivate {
     return { request: http.getRequest(), response: http.getResponse() };
   }
 
-  /** Sets a response header; `header()` exists on Express and Fastify responses alike. */
+  /**
+   * Sets a response header; `header()` exists on Express and Fastify responses alike. Skipped
+   * once the headers are sent (something else answered): Express would throw.
+   */
   protected setHeader(response: any, name: string, value: string): void {
+    if ((response.raw ?? response).headersSent === true) return;
     if (typeof response.header === 'function') response.header(name, value);
     else response.setHeader(name, value);
+  }
+
+  /** Ends a response that cannot be waited for (shutdown): destroys its connection's stream. */
+  protected endResponse(response: any): void {
+    (response.raw ?? response).destroy();
   }
 
   /**
@@ -128,19 +160,17 @@ export class QueueGateGuard implements CanActivate {
     listener: (finished: boolean, statusCode: number) => void,
   ): void {
     const raw = response.raw ?? response;
-    // The client may have left while the slot was being taken: 'close' was already emitted and
-    // will not come again.
-    if (raw.destroyed === true) {
-      listener(false, raw.statusCode);
+    const socket = raw.socket;
+    // Node reports a response finished even when the client reset the connection while its
+    // body was still being sent; the socket's error tells that it was not delivered.
+    const finished = () => raw.writableFinished === true && !socket?.errored;
+    // The client may have left, or something else answered, while the slot was being taken:
+    // 'close' may already have been emitted and will not come again.
+    if (raw.destroyed === true || raw.writableEnded === true) {
+      listener(finished(), raw.statusCode);
       return;
     }
-    const socket = raw.socket;
-    raw.once('close', () => {
-      // Node reports a response finished even when the client reset the connection while its
-      // body was still being sent; the socket's error tells that it was not delivered.
-      const finished = raw.writableFinished === true && !socket?.errored;
-      listener(finished, raw.statusCode);
-    });
+    raw.once('close', () => listener(finished(), raw.statusCode));
   }
 
   private async resolveModel(
@@ -204,21 +234,41 @@ export class QueueGateGuard implements CanActivate {
     }
   }
 
+  /**
+   * The route's `release` mode. An `@Sse()` route without its own `release` option streams:
+   * its slot is its stream, so it defaults to `'response'` (under `'event'` nothing would ever
+   * give back the slot of a stream whose client left). A module-wide default does not apply to
+   * it for the same reason; an explicit option on the route or its class does.
+   */
+  private releaseMode(context: ExecutionContext, options: QueueLimitedOptions): SlotRelease {
+    const own = [context.getHandler(), context.getClass()]
+      .map((target) =>
+        this.reflector.get<QueueLimitedMetadata | undefined>(QUEUE_LIMITED_METADATA, target),
+      )
+      .find((metadata) => metadata?.options.release !== undefined)?.options.release;
+    if (own) return own;
+    if (this.reflector.get<boolean | undefined>(SSE_METADATA, context.getHandler()))
+      return 'response';
+    return options.release ?? 'event';
+  }
+
   private attach(
     request: GateHttpPair['request'],
     response: any,
+    mode: SlotRelease,
     options: QueueLimitedOptions,
     slot: GateSlotInfo,
   ): RequestSlot {
-    const mode = options.release ?? 'event';
     // A streaming response may outlive its lease; keep it alive until the response ends.
     const keeper =
       mode === 'response'
         ? this.gate.keepAlive(slot.model, slot.taskId, { expectedSeconds: options.expectedSeconds })
         : undefined;
-    const requestSlot: RequestSlot = new RequestSlot(slot, mode, this.gate, keeper, () =>
-      this.gate.untrackResponseSlot(requestSlot),
-    );
+    const requestSlot: RequestSlot = new RequestSlot(slot, mode, this.gate, {
+      keeper,
+      onSettled: () => this.gate.untrackResponseSlot(requestSlot),
+      endResponse: () => this.endResponse(response),
+    });
     if (mode === 'response') this.gate.trackResponseSlot(requestSlot);
     request[REQUEST_SLOT] = requestSlot;
     this.onResponseEnd(response, (finished, statusCode) =>

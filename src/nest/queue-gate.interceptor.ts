@@ -9,10 +9,12 @@ import { ClientClosedRequestException } from './client-closed-request.exception'
 import { REQUEST_SLOT, type RequestSlot } from './request-slot';
 
 /**
- * The release half of `@QueueLimited`: notes that the handler succeeded, and gives the slot
- * back at once when the handler, a pipe or a later interceptor fails — before the error is
- * turned into a response, which then reaches the client unchanged. When the client left
- * before the handler could run, the handler is skipped (499) so no task is made without a slot.
+ * The handler half of `@QueueLimited`: tells the request's slot what became of the handler.
+ * It gives the slot back at once when the handler, a pipe or a later interceptor fails —
+ * before the error is turned into a response, which then reaches the client unchanged — and
+ * reports a handler unsubscribed before it ended (a global timeout interceptor, a stream whose
+ * client left), whose slot the response then decides. When the response ended before the
+ * handler could run, the handler is skipped (499) so no task is made without a slot.
  */
 @Injectable()
 export class QueueGateInterceptor implements NestInterceptor {
@@ -24,7 +26,8 @@ export class QueueGateInterceptor implements NestInterceptor {
       return from(slot.release()).pipe(mergeMap(() => throwError(() => gone)));
     }
     return next.handle().pipe(
-      tap({ complete: () => slot.handlerSucceeded() }),
+      // `unsubscribe` runs only for an unsubscribe before complete or error.
+      tap({ complete: () => slot.handlerSucceeded(), unsubscribe: () => slot.handlerAbandoned() }),
       catchError((error: unknown) =>
         from(slot.handlerFailed()).pipe(mergeMap(() => throwError(() => error))),
       ),

@@ -26,15 +26,17 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
  * The gate for providers, controllers and workers: `acquire`, `release`, `extend`,
  * `keepAlive`, `reacquire`, `usage`, `holders`, `reconcile`. See {@link QueueGate} for each
  * method's contract. A keep-alive that finds its lease lost emits the `leaseLost` event when
- * an event emitter is present. On shutdown it delivers queued releases (bounded by `shutdownTimeoutMs`)
- * and then closes the Redis client the module opened; a client you passed in stays open.
+ * an event emitter is present. On shutdown it ends the responses of `release: 'response'`
+ * requests still open (their slots go back once they have ended), then, in the last hook,
+ * delivers queued releases (bounded by `shutdownTimeoutMs`) and closes the Redis client the
+ * module opened; a client you passed in stays open.
  */
 @Injectable()
 export class QueueGateService
   extends QueueGate
   implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
 {
-  /** Slots of `release: 'response'` requests still streaming, released at shutdown. */
+  /** Slots of `release: 'response'` requests still open, whose responses shutdown ends. */
   private readonly responseSlots = new Set<RequestSlot>();
 
   constructor(
@@ -89,14 +91,24 @@ export class QueueGateService
     this.responseSlots.delete(slot);
   }
 
+  /**
+   * Ends the responses of `release: 'response'` requests still open, and waits until each
+   * one's slot has gone back. A stream's slot is its stream: released while the stream still
+   * flows, another instance could admit a stream in its place while this one still uses the
+   * backend. Ending the streams first keeps the gate strict through a shutdown.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    // Streams still open at shutdown will never end well; their slots go back first, so that
-    // a release that fails joins the queue flushed next.
-    await Promise.all([...this.responseSlots].map((slot) => slot.release()));
-    await this.close(this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+    await Promise.all([...this.responseSlots].map((slot) => slot.endResponse()));
   }
 
+  /**
+   * Delivers queued releases (bounded by `shutdownTimeoutMs`), then closes the Redis client
+   * the module opened. This is the last hook: workers that drain in their own
+   * `beforeApplicationShutdown` (in any module, at any depth) still release through an open
+   * gate, and a release they could not deliver is in the queue flushed here.
+   */
   async onApplicationShutdown(): Promise<void> {
+    await this.close(this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
     const client = this.handle.ownedClient;
     if (!client || client.status === 'end') return;
     await client.quit().catch(() => client.disconnect());

@@ -3,7 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnModuleDestroy,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import type { LifecycleEmitter } from './lifecycle-emitter';
 import { QUEUE_GATE_EVENT_EMITTER, QUEUE_GATE_OPTIONS } from './queue-gate.constants';
@@ -19,10 +19,12 @@ type Handler = (payload: unknown) => Promise<boolean>;
  * task's slot; `retrying` takes it again, or emits `retryDeferred` when the gate is full or
  * unreachable so the application keeps the task failed and tries later. Each handler resolves
  * to true when it did its job (read it with `emitAsync`) and never throws into the emitter.
- * Subscribes at bootstrap, since the event names come from the options.
+ * Subscribes at bootstrap, since the event names come from the options, and keeps listening
+ * until the application's last shutdown hook: workers finish their tasks in their own
+ * `beforeApplicationShutdown`, and the events they emit there must still release.
  */
 @Injectable()
-export class TaskLifecycleListener implements OnApplicationBootstrap, OnModuleDestroy {
+export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('QueueGate');
   private readonly subscriptions: [string, Handler][] = [];
 
@@ -45,7 +47,7 @@ export class TaskLifecycleListener implements OnApplicationBootstrap, OnModuleDe
     );
   }
 
-  onModuleDestroy(): void {
+  onApplicationShutdown(): void {
     for (const [event, handler] of this.subscriptions.splice(0)) this.emitter?.off(event, handler);
   }
 

@@ -71,6 +71,11 @@ export interface HttpAppOptions {
   redisUrl?: string;
   /** Runs after the app is created and before it listens: global guards, pipes, ... */
   configure?: (app: INestApplication) => void;
+  /**
+   * Close open HTTP connections on close (default true). Off, a test can see what the app
+   * does at shutdown while a client is still connected.
+   */
+  forceCloseConnections?: boolean;
 }
 
 /** A Nest application listening on a free local port, with its gate. */
@@ -102,11 +107,10 @@ export async function startHttpApp(platform: Platform, options: HttpAppOptions):
     .compile();
   // A client may leave a kept-alive connection open (fetch opens a spare one when a request is
   // aborted); close must not wait for the client to time it out.
+  const forceCloseConnections = options.forceCloseConnections ?? true;
   const adapter =
-    platform === 'express'
-      ? new ExpressAdapter()
-      : new FastifyAdapter({ forceCloseConnections: true });
-  const app = moduleRef.createNestApplication(adapter, { logger, forceCloseConnections: true });
+    platform === 'express' ? new ExpressAdapter() : new FastifyAdapter({ forceCloseConnections });
+  const app = moduleRef.createNestApplication(adapter, { logger, forceCloseConnections });
   options.configure?.(app);
   try {
     await app.listen(0, '127.0.0.1');
