@@ -1,13 +1,14 @@
 import type { ContenderKind } from './contender';
-import { queueGateKind } from './queue-gate.contender';
+import { queueGateKind, unfencedQueueGateKind } from './queue-gate.contender';
 import { rawScriptsKind } from './raw-scripts.contender';
 import { redisSemaphoreKind } from './redis-semaphore.contender';
-import { seedKind } from './seed.contender';
+import { evalPerCallKind } from './eval-per-call.contender';
 
 /** Every contender of the closed-loop comparison, in report order. */
 export const CONTENDERS: readonly ContenderKind[] = [
   queueGateKind,
+  unfencedQueueGateKind,
   rawScriptsKind,
-  seedKind,
+  evalPerCallKind,
   redisSemaphoreKind,
 ];

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 /** Gives back a slot that a contender took. */
 export type Release = () => Promise<unknown>;
 
-/** One way of running a distributed gate: ours through the service, raw, the seed's, a library's. */
+/** One way of running a distributed gate: ours through the service, raw, EVAL per call, a library's. */
 export interface Contender {
   readonly name: string;
   /**

@@ -5,24 +5,32 @@ import type { ContenderKind } from './contender';
 /**
  * The package as an application calls it: `QueueGate` (the logic `QueueGateService` adds
  * nothing to on this path) over `RedisGateStore`, with the limit from its options and a
- * server-made holder id.
+ * server-made holder id. `fenced` releases with the admission's token, as `@QueueLimited` and
+ * the lifecycle listener do; otherwise the release is unfenced.
  */
-export const queueGateKind: ContenderKind = {
-  name: 'QueueGate',
-  create(client, gate, limit) {
-    const store = new RedisGateStore(client);
-    const service = new QueueGate(store, {
-      limits: { [gate]: limit },
-      lease: { minSeconds: BENCH.leaseMs / 1000 },
-    });
-    return {
-      name: this.name,
-      clientCommands: ['evalsha', 'eval', 'zrem'],
-      async tryAcquire() {
-        const slot = await service.acquire(gate);
-        return slot.acquired ? () => service.release(gate, slot.taskId) : null;
-      },
-      reset: () => client.del(store.keyOf(gate)),
-    };
-  },
-};
+function queueGate(name: string, fenced: boolean): ContenderKind {
+  return {
+    name,
+    create(client, gate, limit) {
+      const store = new RedisGateStore(client);
+      const service = new QueueGate(store, {
+        limits: { [gate]: limit },
+        lease: { minSeconds: BENCH.leaseMs / 1000 },
+      });
+      return {
+        name: this.name,
+        clientCommands: ['evalsha', 'eval'],
+        async tryAcquire() {
+          const slot = await service.acquire(gate);
+          if (!slot.acquired) return null;
+          const token = fenced ? slot.token! : undefined;
+          return () => service.release(gate, slot.taskId, { token });
+        },
+        reset: () => client.del(store.keyOf(gate), store.tokensKeyOf(gate)),
+      };
+    },
+  };
+}
+
+export const queueGateKind = queueGate('QueueGate', true);
+export const unfencedQueueGateKind = queueGate('QueueGate, unfenced release', false);

@@ -9,7 +9,7 @@ export interface MemoryResult {
   holders: number;
   /** The sorted set's encoding: listpack while small, skiplist past 128 members by default. */
   encoding: string;
-  /** `MEMORY USAGE key SAMPLES 0`: every member counted, no sampling. */
+  /** `MEMORY USAGE … SAMPLES 0` of the gate's two keys (holders, tokens): nothing sampled. */
   keyBytes: number;
   keyBytesPerSlot: number;
   /** Growth of the server's `used_memory` while the gate was filled, per slot. */
@@ -23,11 +23,14 @@ export async function measureMemory(client: Redis, gates: HeldGates): Promise<Me
     progress(`memory: filling a gate with ${holders} holders`);
     const model = gates.modelOf(holders);
     const key = gates.store.keyOf(model);
-    await client.del(key);
+    const tokens = gates.store.tokensKeyOf(model);
+    await client.del(key, tokens);
     const before = await usedMemory(client);
     await fillGate(gates.gate, model, holders);
     const after = await usedMemory(client);
-    const keyBytes = Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+    const keyBytes =
+      Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) +
+      Number(await client.call('MEMORY', 'USAGE', tokens, 'SAMPLES', '0'));
     results.push({
       holders,
       encoding: String(await client.call('OBJECT', 'ENCODING', key)),

@@ -1,8 +1,8 @@
 /**
- * The original gateway's scripts, verbatim (queue_gate.go): clean, count, compare, add, and
+ * The scripts of a plain Lua gate: clean, count, compare, add, and
  * set the key's TTL from this task's lease; release by ZREM.
  */
-export const SEED_ACQUIRE_LUA = `
+export const EVAL_PER_CALL_ACQUIRE_LUA = `
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
@@ -21,12 +21,12 @@ redis.call("EXPIRE", key, keyTTL)
 return 1
 `;
 
-export const SEED_RELEASE_LUA = `
+export const EVAL_PER_CALL_RELEASE_LUA = `
 local key = KEYS[1]
 local member = ARGV[1]
 redis.call("ZREM", key, member)
 return 1
 `;
 
-/** The seed's key prefix: `asynch:qgate:{modelName}` without braces. */
-export const SEED_KEY_PREFIX = 'asynch:qgate:';
+/** Its key prefix: `asynch:qgate:<model>`, with no hash tag. */
+export const EVAL_PER_CALL_KEY_PREFIX = 'asynch:qgate:';

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { BENCH } from '../config';
 import type { ContenderKind } from './contender';
-import { SEED_ACQUIRE_LUA, SEED_KEY_PREFIX, SEED_RELEASE_LUA } from './seed-lua';
+import {
+  EVAL_PER_CALL_ACQUIRE_LUA,
+  EVAL_PER_CALL_KEY_PREFIX,
+  EVAL_PER_CALL_RELEASE_LUA,
+} from './eval-per-call-lua';
 
 /**
- * The seed's approach: `EVAL` with the script text on every call, scores from the client's
+ * A gate as simple Lua gates are written: `EVAL` with the script text on every call, scores from the client's
  * clock in seconds, the key's TTL set to this task's lease plus 60 s.
  */
-export const seedKind: ContenderKind = {
-  name: 'seed (EVAL)',
+export const evalPerCallKind: ContenderKind = {
+  name: 'EVAL per call, client clock',
   create(client, gate, limit) {
-    const key = `${SEED_KEY_PREFIX}${gate}`;
+    const key = `${EVAL_PER_CALL_KEY_PREFIX}${gate}`;
     const ttl = BENCH.leaseMs / 1000;
     return {
       name: this.name,
@@ -19,7 +23,7 @@ export const seedKind: ContenderKind = {
         const taskId = randomUUID();
         const now = Math.floor(Date.now() / 1000);
         const admitted = await client.eval(
-          SEED_ACQUIRE_LUA,
+          EVAL_PER_CALL_ACQUIRE_LUA,
           1,
           key,
           now,
@@ -28,7 +32,7 @@ export const seedKind: ContenderKind = {
           taskId,
           ttl + 60,
         );
-        return admitted === 1 ? () => client.eval(SEED_RELEASE_LUA, 1, key, taskId) : null;
+        return admitted === 1 ? () => client.eval(EVAL_PER_CALL_RELEASE_LUA, 1, key, taskId) : null;
       },
       reset: () => client.del(key),
     };
