@@ -16,6 +16,9 @@ export const STREAM_MODEL = 'llm-s';
 /** Every gate of the run and its limit. */
 export const LIMITS: Readonly<Record<string, number>> = { ...EVENT_MODELS, [STREAM_MODEL]: 3 };
 
+/** Expected seconds of a model's tasks, for its lease; absent: the minimum lease. */
+export const EXPECTED_SECONDS: Readonly<Record<string, number>> = { 'vid-b': 6 };
+
 /** Lease of every slot: 4 s, so a task longer than that needs its keep-alive. */
 export const LEASE = { minSeconds: 4, multiplier: 1, maxSeconds: 8 } as const;
 

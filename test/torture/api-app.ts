@@ -1,0 +1,120 @@
+import 'reflect-metadata';
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { Redis } from 'ioredis';
+import type { AddressInfo } from 'node:net';
+import {
+  QueueGateModule,
+  QueueGateService,
+  RedisGateStore,
+  type QueueGateModuleOptions,
+} from '../../src';
+import { brokenStore } from './broken-store';
+import {
+  COMMAND_TIMEOUT_MS,
+  GATE_PREFIX,
+  LEASE,
+  LIMITS,
+  PENDING_RELEASES,
+  type RunSettings,
+} from './config';
+import {
+  LEDGER,
+  PUSH_CLIENT,
+  STREAM_STATE,
+  STREAMS,
+  StreamController,
+  type StreamState,
+  TasksController,
+} from './api-controllers';
+import { Holdings, probeLeases } from './holdings';
+import { LedgerWriter } from './ledger';
+import { childArgs, type ParentMessage, send } from './protocol';
+import { pushClient } from './work-list';
+
+/*
+ * An API app of the torture run, in its own process: Express on 127.0.0.1, `@QueueLimited`
+ * routes, and the ledger. With `broken`, its gate checks and adds in two steps.
+ */
+
+const { settings, label } = childArgs();
+const ledger = new LedgerWriter(settings.ledgerDir, label);
+const streams = new Holdings();
+const work = pushClient(settings.redisUrl);
+work.on('error', () => undefined); // reconnects by itself; every failed push answers 503
+
+function gateOptions(run: RunSettings): QueueGateModuleOptions {
+  const common: QueueGateModuleOptions = {
+    keyPrefix: GATE_PREFIX,
+    limits: LIMITS,
+    lease: LEASE,
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    pendingReleases: PENDING_RELEASES,
+  };
+  if (!run.broken) return { ...common, redis: { url: run.redisUrl } };
+  const client = new Redis(run.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  return { ...common, store: brokenStore(new RedisGateStore(client, GATE_PREFIX)) };
+}
+
+@Module({
+  imports: [EventEmitterModule.forRoot(), QueueGateModule.forRoot(gateOptions(settings))],
+  controllers: [TasksController, StreamController],
+  providers: [
+    { provide: LEDGER, useValue: ledger },
+    { provide: PUSH_CLIENT, useValue: work },
+    { provide: STREAMS, useValue: streams },
+  ],
+})
+class ApiModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(endStreamsOnClose).forRoutes('stream');
+  }
+}
+
+/**
+ * Registered before the gate's guard runs, so its 'close' listener runs before the one that
+ * releases the stream's slot: the stream's end is in the ledger before its release is sent.
+ */
+function endStreamsOnClose(
+  request: object,
+  response: { once(event: 'close', listener: () => void): unknown },
+  next: () => void,
+): void {
+  const state: StreamState = { closed: false };
+  (request as unknown as { [STREAM_STATE]: StreamState })[STREAM_STATE] = state;
+  response.once('close', () => {
+    state.closed = true;
+    if (!state.held) return;
+    streams.delete(state.held.admission);
+    ledger.write({ kind: 'end', ...state.held, at: Date.now(), reason: 'stream-closed' });
+  });
+  next();
+}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.create(ApiModule, {
+    logger: ['error', 'warn'],
+    forceCloseConnections: true,
+  });
+  await app.listen(0, '127.0.0.1');
+  const stopProbe = probeLeases(app.get(QueueGateService), streams, ledger, 1_000);
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  process.on('message', (message: ParentMessage) => {
+    if (message.type !== 'stop') return;
+    stopProbe();
+    void app
+      .close()
+      .then(() => work.quit())
+      .finally(() => process.exit(0));
+  });
+  send({ type: 'ready', port });
+}
+
+// Without the parent nobody checks this process: leave.
+process.on('disconnect', () => process.exit(0));
+main().catch((error) => {
+  send({ type: 'failed', error: String(error) });
+  process.exit(1);
+});

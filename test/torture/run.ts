@@ -1,0 +1,198 @@
+import { Redis } from 'ioredis';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QueueGate, RedisGateStore } from '../../src';
+import { check, emptyHttpCounts, type TortureReport } from './checker';
+import {
+  GATE_PREFIX,
+  LIMITS,
+  MAX_LEASE_MS,
+  RELEASE_RETRY_WINDOW_MS,
+  type RunSettings,
+  WORK_LIST,
+} from './config';
+import { inject, planFault } from './faults';
+import { Child } from './fleet';
+import { LedgerWriter, readLedgers, type LedgerRecord } from './ledger';
+import { LoadGenerator } from './load';
+import { streamOf } from './prng';
+import { RedisProcess } from './redis-process';
+import { WorkerPool } from './workers';
+
+/** What a torture run is asked to do. */
+export interface TortureOptions {
+  /** How long load and faults run, in ms. */
+  loadMs: number;
+  /** PRNG seed of the fault schedule and the load. */
+  seed: number;
+  /** Negative control: the API apps use a gate that checks and adds in two steps. */
+  broken?: boolean;
+  /** Concurrent clients of the load generator. Default 10. */
+  clients?: number;
+  /** Delete the ledgers at the end even when the run failed. Default: keep them on failure. */
+  dropLedgers?: boolean;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface TortureResult {
+  report: TortureReport;
+  records: LedgerRecord[];
+  seed: number;
+  /** Where the ledgers and the children's logs are (deleted when the run passed). */
+  ledgerDir: string;
+  /** Time from the end of the load until no task was left, and until every gate was empty. */
+  drainMs: number;
+  emptyAfterMs: number | undefined;
+  durationMs: number;
+}
+
+/** No admission at all for this long while load runs fails the liveness rule. */
+export const MAX_ADMISSION_GAP_MS = MAX_LEASE_MS;
+
+/** Longest wait for the workers to finish the tasks left when the load stops. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+/**
+ * One torture run: a private Redis, two API apps, two workers, the load generator and the fault
+ * injector for `loadMs`; then the drain, the leak check, and the checker over every ledger.
+ * Every process it starts is stopped before it returns, also when it fails.
+ */
+export async function runTorture(options: TortureOptions): Promise<TortureResult> {
+  const log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const ledgerDir = mkdtempSync(join(tmpdir(), 'qgate-torture-ledger-'));
+  const redis = await RedisProcess.start();
+  let apps: Child[] = [];
+  let workers: WorkerPool | undefined;
+  // An exit mid-run (Ctrl-C) cannot wait: SIGKILL our own pids at once. Children also leave by
+  // themselves when their IPC channel to us closes.
+  const onExit = () => {
+    apps.forEach((app) => app.killNow());
+    workers?.killNow();
+    redis.killNow();
+  };
+  process.once('exit', onExit);
+  const control = new Redis(redis.url, { maxRetriesPerRequest: null });
+  control.on('error', () => undefined); // reconnects after each restart
+  const settings: RunSettings = {
+    redisUrl: redis.url,
+    ledgerDir,
+    seed: options.seed,
+    broken: options.broken ?? false,
+  };
+  const ledger = new LedgerWriter(ledgerDir, 'parent');
+  const counts = emptyHttpCounts();
+  let passed = false;
+  try {
+    log(`redis-server on port ${redis.port} (AOF, appendfsync always); ledgers in ${ledgerDir}`);
+    const [api0, api1, pool] = await Promise.all([
+      Child.start('api-app', 'api-0', settings),
+      Child.start('api-app', 'api-1', settings),
+      WorkerPool.start(2, settings),
+    ]);
+    apps = [api0, api1];
+    workers = pool;
+    log(`API apps on ports ${apps.map((app) => app.port).join(', ')}; 2 workers up`);
+
+    const load = new LoadGenerator(
+      apps.map((app) => `http://127.0.0.1:${app.port}`),
+      options.seed,
+      options.clients ?? 10,
+      counts,
+    );
+    const loadFrom = Date.now();
+    load.start();
+    const rng = streamOf(options.seed, 'faults');
+    const faultsUntil = loadFrom + options.loadMs;
+    let faults = 0;
+    for (;;) {
+      const { waitMs, fault } = planFault(rng, workers.size);
+      if (Date.now() + waitMs >= faultsUntil) break;
+      await sleep(waitMs);
+      await inject(fault, { redis, control, workers, ledger });
+      faults++;
+    }
+    await sleep(Math.max(0, faultsUntil - Date.now()));
+    const loadTo = Date.now();
+    log(`${faults} faults injected; stopping the load`);
+    // Leave Redis and the workers whole: a pause still running ends, crashed workers are back.
+    await control.call('CLIENT', 'UNPAUSE');
+    await workers.settle();
+    await load.stop();
+
+    const drainFrom = Date.now();
+    await drain(control, workers);
+    const drainMs = Date.now() - drainFrom;
+    log(`tasks drained in ${drainMs} ms; waiting for every gate to be empty`);
+    const { leftover, emptyAfterMs } = await leakCheck(control);
+
+    await Promise.all(apps.map((app) => app.stop()));
+    await workers.stop();
+    const records = readLedgers(ledgerDir);
+    const report = check(records, {
+      limits: LIMITS,
+      http: counts,
+      load: { from: loadFrom, to: loadTo },
+      leftover,
+      maxAdmissionGapMs: MAX_ADMISSION_GAP_MS,
+    });
+    passed = report.failures.length === 0;
+    return {
+      report,
+      records,
+      seed: options.seed,
+      ledgerDir,
+      drainMs,
+      emptyAfterMs,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await Promise.all(apps.map((app) => app.kill()));
+    await workers?.kill();
+    control.disconnect();
+    await redis.destroy();
+    process.off('exit', onExit);
+    if (passed || options.dropLedgers) rmSync(ledgerDir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until the work list is empty and no worker runs a task (twice in a row). */
+async function drain(control: Redis, workers: WorkerPool): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let quiet = 0;
+  while (quiet < 2 && Date.now() < deadline) {
+    await sleep(250);
+    const [queued, running] = await Promise.all([control.llen(WORK_LIST), workers.running()]);
+    quiet = queued === 0 && running === 0 ? quiet + 1 : 0;
+  }
+}
+
+/**
+ * Reads every gate's usage through the library until all are 0 or one lease plus the release
+ * retry window has passed; what is still held then has leaked.
+ */
+async function leakCheck(
+  control: Redis,
+): Promise<{ leftover: Record<string, number>; emptyAfterMs: number | undefined }> {
+  const gate = new QueueGate(new RedisGateStore(control, GATE_PREFIX), { limits: LIMITS });
+  const from = Date.now();
+  const deadline = from + MAX_LEASE_MS + RELEASE_RETRY_WINDOW_MS;
+  try {
+    for (;;) {
+      const leftover: Record<string, number> = {};
+      for (const model of Object.keys(LIMITS)) leftover[model] = (await gate.usage(model)).used;
+      const held = Object.values(leftover).some((used) => used > 0);
+      if (!held) return { leftover, emptyAfterMs: Date.now() - from };
+      if (Date.now() > deadline) return { leftover, emptyAfterMs: undefined };
+      await sleep(250);
+    }
+  } finally {
+    await gate.close(0);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,108 @@
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
+import { QueueGateModule, QueueGateService } from '../../src';
+import {
+  COMMAND_TIMEOUT_MS,
+  GATE_PREFIX,
+  LEASE,
+  LIMITS,
+  PENDING_RELEASES,
+  WORKER_CONCURRENCY,
+} from './config';
+import { Holdings, probeLeases } from './holdings';
+import { LedgerWriter } from './ledger';
+import { streamOf } from './prng';
+import { childArgs, type ParentMessage, send } from './protocol';
+import { runTask } from './task-runner';
+import { popClient, popWork } from './work-list';
+
+/*
+ * A worker of the torture run, in its own process: a Nest application context with the gate and
+ * its lifecycle listener, popping tasks from the work list and running up to
+ * WORKER_CONCURRENCY of them at once. The parent SIGKILLs it now and then and starts another.
+ */
+
+const { settings, label } = childArgs();
+
+@Module({
+  imports: [
+    EventEmitterModule.forRoot(),
+    QueueGateModule.forRoot({
+      redis: { url: settings.redisUrl },
+      keyPrefix: GATE_PREFIX,
+      limits: LIMITS,
+      lease: LEASE,
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      pendingReleases: PENDING_RELEASES,
+    }),
+  ],
+})
+class WorkerModule {}
+
+async function main(): Promise<void> {
+  const app = await NestFactory.createApplicationContext(WorkerModule, {
+    logger: ['error', 'warn'],
+  });
+  const gate = app.get(QueueGateService);
+  const holdings = new Holdings();
+  const ledger = new LedgerWriter(settings.ledgerDir, label);
+  const context = {
+    gate,
+    events: app.get(EventEmitter2),
+    ledger,
+    holdings,
+    rng: streamOf(settings.seed, label),
+  };
+  const stopProbe = probeLeases(gate, holdings, ledger, 1_000);
+  const work = popClient(settings.redisUrl);
+  work.on('error', () => undefined); // reconnects by itself
+  let active = 0;
+  let stopping = false;
+
+  const popLoop = async () => {
+    while (!stopping) {
+      if (active >= WORKER_CONCURRENCY) {
+        await sleep(20);
+        continue;
+      }
+      let item;
+      try {
+        item = await popWork(work, 1);
+      } catch {
+        await sleep(100); // connection killed or Redis restarting
+        continue;
+      }
+      if (!item || stopping) continue;
+      active++;
+      void runTask(context, item)
+        .catch((error) =>
+          console.error(`${label}: task ${item.taskId} failed to run: ${String(error)}`),
+        )
+        .finally(() => active--);
+    }
+  };
+
+  process.on('message', (message: ParentMessage) => {
+    if (message.type === 'status') send({ type: 'status', running: active });
+    if (message.type !== 'stop') return;
+    stopping = true;
+    stopProbe();
+    work.disconnect();
+    void app.close().finally(() => process.exit(0));
+  });
+  send({ type: 'ready' });
+  await popLoop();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// Without the parent nobody checks this process: leave.
+process.on('disconnect', () => process.exit(0));
+main().catch((error) => {
+  send({ type: 'failed', error: String(error) });
+  process.exit(1);
+});
