@@ -65,7 +65,8 @@ export class QueueGate {
   private readonly leasePolicy: LeasePolicy;
   private readonly timeoutMs: number;
   private readonly pending: PendingReleaseQueue;
-  private readonly keepAlives = new Map<string, LeaseKeepAlive>();
+  /** Running keep-alives by pair key, with the token each renews (if fenced). */
+  private readonly keepAlives = new Map<string, { keeper: LeaseKeepAlive; token?: number }>();
   /** Unfenced releases still awaiting their answer, by pair key; see `release`. */
   private readonly releasesInFlight = new Map<string, Set<{ superseded: boolean }>>();
   protected readonly logger: GateLogger;
@@ -130,7 +131,7 @@ export class QueueGate {
     const { token } = options;
     if (token !== undefined) assertToken(token);
     const id = pairKey(model, taskId);
-    if (this.keepAlives.size > 0) this.keepAlives.get(id)?.stop();
+    this.stopKeepAliveFor(id, token);
     const fence: ReleaseFence | undefined = token === undefined ? undefined : { token };
     // An unfenced release that fails after the task acquired again must not be queued: landing
     // later, it would free the new slot.
@@ -182,7 +183,7 @@ export class QueueGate {
     const leaseMs = this.leaseOf(options.expectedSeconds);
     const everyMs = this.renewalPeriod(options.everySeconds, leaseMs);
     const id = pairKey(model, taskId);
-    this.keepAlives.get(id)?.stop();
+    this.keepAlives.get(id)?.keeper.stop();
     const keeper: LeaseKeepAlive = new LeaseKeepAlive({
       label: `task "${taskId}" on gate "${model}"`,
       renew: () =>
@@ -197,11 +198,11 @@ export class QueueGate {
         this.config.onLeaseLost?.(model, taskId, options.token);
       },
       onStop: () => {
-        if (this.keepAlives.get(id) === keeper) this.keepAlives.delete(id);
+        if (this.keepAlives.get(id)?.keeper === keeper) this.keepAlives.delete(id);
       },
       logger: this.logger,
     });
-    this.keepAlives.set(id, keeper);
+    this.keepAlives.set(id, { keeper, token: options.token });
     return keeper;
   }
 
@@ -217,7 +218,11 @@ export class QueueGate {
   async holders(model: string): Promise<GateHolderInfo[]> {
     assertModelName(model);
     const reply = await this.call(model, 'holders', () => this.store.holders(model));
-    return reply.holders.map(({ holder, expiresAt, token }) => ({ taskId: holder, expiresAt, token }));
+    return reply.holders.map(({ holder, expiresAt, token }) => ({
+      taskId: holder,
+      expiresAt,
+      token,
+    }));
   }
 
   /**
@@ -258,7 +263,7 @@ export class QueueGate {
    * as undelivered, not retried.
    */
   async close(deadlineMs = 5_000): Promise<number> {
-    for (const keeper of [...this.keepAlives.values()]) keeper.stop();
+    for (const { keeper } of [...this.keepAlives.values()]) keeper.stop();
     const left = await this.pending.flush(deadlineMs);
     this.pending.close();
     if (left > 0) {
@@ -321,7 +326,8 @@ export class QueueGate {
   }
 
   private renewalPeriod(everySeconds: number | undefined, leaseMs: number): number {
-    if (everySeconds === undefined) return Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(leaseMs / 3)));
+    if (everySeconds === undefined)
+      return Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(leaseMs / 3)));
     assertPeriodSeconds(everySeconds, 'everySeconds');
     if (everySeconds * 1000 >= leaseMs) {
       throw new InvalidArgumentError(
@@ -331,6 +337,19 @@ export class QueueGate {
       );
     }
     return Math.max(1, Math.round(everySeconds * 1000));
+  }
+
+  /**
+   * Stops the keep-alive of a task that is being released, so that no renewal races the
+   * release; a fenced release of an older admission leaves a newer admission's keep-alive be.
+   */
+  private stopKeepAliveFor(id: string, token: number | undefined): void {
+    if (this.keepAlives.size === 0) return;
+    const running = this.keepAlives.get(id);
+    if (!running) return;
+    if (token === undefined || running.token === undefined || running.token === token) {
+      running.keeper.stop();
+    }
   }
 
   private markInFlight(id: string): { superseded: boolean } {

@@ -70,7 +70,11 @@ export class MemoryGateStore implements GateStore {
   release({ gate, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
     const slots = this.gates.get(gate);
     const held = slots?.get(holder);
-    if (held && fence && !('token' in fence ? held.token === fence.token : held.attempt === fence.attempt)) {
+    if (
+      held &&
+      fence &&
+      !('token' in fence ? held.token === fence.token : held.attempt === fence.attempt)
+    ) {
       return Promise.resolve({ released: false, stale: true, currentToken: held.token });
     }
     const released = slots?.delete(holder) ?? false;
@@ -136,7 +140,11 @@ export class MemoryGateStore implements GateStore {
     }
     for (const holder of wanted) {
       if (!slots.has(holder)) {
-        slots.set(holder, { expiresAt: now + leaseMs, token: this.nextToken(gate, now), attempt: '' });
+        slots.set(holder, {
+          expiresAt: now + leaseMs,
+          token: this.nextToken(gate, now),
+          attempt: '',
+        });
         added++;
       }
     }

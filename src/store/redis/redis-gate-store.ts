@@ -78,7 +78,11 @@ export class RedisGateStore implements GateStore {
       kind,
       fencedTo,
     );
-    return { released: released === 1, stale: stale === 1, currentToken: stale ? currentToken : null };
+    return {
+      released: released === 1,
+      stale: stale === 1,
+      currentToken: stale ? currentToken : null,
+    };
   }
 
   async extend({ gate, holder, leaseMs, token }: ExtendRequest): Promise<ExtendReply> {
@@ -123,7 +127,10 @@ export class RedisGateStore implements GateStore {
   async reconcile(request: ReconcileRequest): Promise<ReconcileReply> {
     const { gate, holders, leaseMs, removable, sparedPrefix = '' } = request;
     const listed = removable
-      ? ['listed', ...removable.flatMap((r) => [r.holder, r.token === undefined ? '' : String(r.token)])]
+      ? [
+          'listed',
+          ...removable.flatMap((r) => [r.holder, r.token === undefined ? '' : String(r.token)]),
+        ]
       : ['all'];
     const [added, removed, used] = await this.client.queueGateReconcile(
       this.keyOf(gate),
