@@ -71,7 +71,9 @@ export class LeaseKeepAlive implements KeepAliveHandle {
       }
     } catch (error) {
       if (this.stopped) return;
-      this.settings.logger.warn(`Keep-alive of ${this.settings.label} could not renew: ${String(error)}`);
+      this.settings.logger.warn(
+        `Keep-alive of ${this.settings.label} could not renew: ${String(error)}`,
+      );
     }
     this.arm();
   }

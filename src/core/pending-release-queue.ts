@@ -202,7 +202,8 @@ export class PendingReleaseQueue {
 }
 
 function entryId(gate: string, holder: string, fence: ReleaseFence | undefined): string {
-  const suffix = fence === undefined ? '' : 'token' in fence ? `#${fence.token}` : `@${fence.attempt}`;
+  const suffix =
+    fence === undefined ? '' : 'token' in fence ? `#${fence.token}` : `@${fence.attempt}`;
   return pairKey(gate, holder) + suffix;
 }
 
