@@ -7,14 +7,14 @@ function keepAlive(renew: () => Promise<boolean>, everyMs = 100) {
   const onLost = jest.fn();
   const onStop = jest.fn();
   const renewSpy = jest.fn(renew);
-  const keeper = new LeaseKeepAlive(
-    'task "t" on gate "m"',
-    renewSpy,
+  const keeper = new LeaseKeepAlive({
+    label: 'task "t" on gate "m"',
+    renew: renewSpy,
     everyMs,
     onLost,
     onStop,
     logger,
-  );
+  });
   return { keeper, renew: renewSpy, onLost, onStop, logger };
 }
 

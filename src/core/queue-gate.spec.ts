@@ -3,8 +3,8 @@ import type {
   AcquireRequest,
   ExtendRequest,
   GateStore,
-  HolderRequest,
   ReconcileRequest,
+  ReleaseRequest,
 } from '../store/gate-store.interface';
 import { MemoryGateStore } from '../store/memory/memory-gate-store';
 import { DeadlineExceededError } from './deadline';
@@ -16,12 +16,15 @@ import {
   InvalidModelNameError,
   InvalidTaskIdError,
   QueueGateError,
+  StaleTokenError,
 } from './errors';
+import { MAX_LEASE_MS, MAX_TIMER_MS } from './limits';
 import { DEFAULT_COMMAND_TIMEOUT_MS, QueueGate, type QueueGateConfig } from './queue-gate';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const HOUR_MS = 3_600_000;
 const T0 = 1_700_000_000_000;
+const DAY_S = 24 * 3600;
 
 /** A memory store on a clock the test moves by hand. */
 function manualClock() {
@@ -40,19 +43,44 @@ async function rejectionOf(work: Promise<unknown>): Promise<Error> {
   throw new Error('expected the promise to reject');
 }
 
+/** Runs `check` and returns what it threw, failing the test when it threw nothing. */
+function thrownBy(check: () => unknown): Error {
+  try {
+    check();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to throw');
+}
+
 type StoreMethod = keyof GateStore;
+
+/** A store call held by {@link FaultyStore.holdNext}, whose fate the test decides. */
+interface HeldCall {
+  /** Resolves once the call reached the store. */
+  arrived: Promise<void>;
+  /** Runs the call on the store now and answers it. */
+  land(): void;
+  /** Answers the call with an error; it never ran. */
+  fail(error?: Error): void;
+}
 
 /**
  * A store for failure injection around a real {@link MemoryGateStore}. `down` makes every call
  * reject; `stall` holds every call until `resume`, after which they run in the order they were
- * sent, as commands on one Redis connection would once the connection answers again.
+ * sent, as commands on one Redis connection would once the connection answers again;
+ * `holdNext` holds one call of a method alone (a command on a connection that then drops).
  */
 class FaultyStore implements GateStore {
   readonly inner: MemoryGateStore;
-  readonly calls: { method: StoreMethod; holder?: string }[] = [];
+  readonly calls: { method: StoreMethod; holder?: string; request?: unknown }[] = [];
   down = false;
   private chain: Promise<unknown> = Promise.resolve();
   private release_: (() => void) | undefined;
+  private readonly holds = new Map<
+    StoreMethod,
+    (run: () => void, fail: (e: Error) => void) => void
+  >();
 
   constructor(clock: () => number = Date.now) {
     this.inner = new MemoryGateStore(clock);
@@ -66,14 +94,30 @@ class FaultyStore implements GateStore {
     this.release_?.();
   }
 
-  acquire(request: AcquireRequest) {
-    return this.run('acquire', request.holder, () => this.inner.acquire(request));
+  /** Holds the next call of `method`, outside the order of the other calls. */
+  holdNext(method: StoreMethod): HeldCall {
+    let arrive!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    let decide!: { run: () => void; fail: (error: Error) => void };
+    this.holds.set(method, (run, fail) => {
+      decide = { run, fail };
+      arrive();
+    });
+    return {
+      arrived,
+      land: () => decide.run(),
+      fail: (error = new Error('read ECONNRESET')) => decide.fail(error),
+    };
   }
-  release(request: HolderRequest) {
-    return this.run('release', request.holder, () => this.inner.release(request));
+
+  acquire(request: AcquireRequest) {
+    return this.run('acquire', request, () => this.inner.acquire(request));
+  }
+  release(request: ReleaseRequest) {
+    return this.run('release', request, () => this.inner.release(request));
   }
   extend(request: ExtendRequest) {
-    return this.run('extend', request.holder, () => this.inner.extend(request));
+    return this.run('extend', request, () => this.inner.extend(request));
   }
   usage(gate: string) {
     return this.run('usage', undefined, () => this.inner.usage(gate));
@@ -90,9 +134,25 @@ class FaultyStore implements GateStore {
     return (await this.inner.holders(gate)).holders.map(({ holder }) => holder);
   }
 
-  private run<T>(method: StoreMethod, holder: string | undefined, work: () => Promise<T>) {
-    this.calls.push({ method, holder });
+  /** The requests of the calls of `method` so far. */
+  requestsOf<R>(method: StoreMethod): R[] {
+    return this.calls.filter((call) => call.method === method).map((call) => call.request as R);
+  }
+
+  private run<T>(
+    method: StoreMethod,
+    request: { holder: string } | undefined,
+    work: () => Promise<T>,
+  ) {
+    this.calls.push({ method, holder: request?.holder, request });
     if (this.down) return Promise.reject(new Error(`connect ECONNREFUSED (${method})`));
+    const hold = this.holds.get(method);
+    if (hold) {
+      this.holds.delete(method);
+      return new Promise<T>((resolve, reject) =>
+        hold(() => void work().then(resolve, reject), reject),
+      );
+    }
     const result = this.chain.then(work);
     this.chain = result.catch(() => undefined);
     return result;
@@ -133,18 +193,23 @@ describe('QueueGate on a MemoryGateStore', () => {
         limit: 2,
         reclaimed: 0,
         expiresAt: T0 + HOUR_MS,
+        token: expect.any(Number),
       });
+      expect(Number.isSafeInteger(result.token) && result.token! > 0).toBe(true);
       const other = await gate.acquire('flux');
       expect(other.taskId).toMatch(UUID);
       expect(other.taskId).not.toBe(result.taskId);
       expect(other.used).toBe(2);
+      expect(other.token).toBeGreaterThan(result.token!);
     });
 
     it('uses a given task id', async () => {
       const { gate } = setUp();
       const result = await gate.acquire('flux', { taskId: 'task-42' });
       expect(result.taskId).toBe('task-42');
-      expect(await gate.holders('flux')).toEqual([{ taskId: 'task-42', expiresAt: T0 + HOUR_MS }]);
+      expect(await gate.holders('flux')).toEqual([
+        { taskId: 'task-42', expiresAt: T0 + HOUR_MS, token: result.token },
+      ]);
     });
 
     it('answers full once the limit is reached, with no lease and no slot', async () => {
@@ -159,15 +224,21 @@ describe('QueueGate on a MemoryGateStore', () => {
         used: 2,
         limit: 2,
         expiresAt: null,
+        token: null,
       });
       expect((await gate.holders('flux')).map((h) => h.taskId).sort()).toEqual(['a', 'b']);
     });
 
-    it('answers "held" to a task that already holds its slot, never a second slot', async () => {
+    it('answers "held" with the same token to a task that already holds its slot, never a second slot', async () => {
       const { gate } = setUp();
-      await gate.acquire('flux', { taskId: 'a', limit: 1 });
+      const first = await gate.acquire('flux', { taskId: 'a', limit: 1 });
       const again = await gate.acquire('flux', { taskId: 'a', limit: 1 });
-      expect(again).toMatchObject({ acquired: true, alreadyHeld: true, used: 1 });
+      expect(again).toMatchObject({
+        acquired: true,
+        alreadyHeld: true,
+        used: 1,
+        token: first.token,
+      });
     });
 
     it('turns expectedSeconds into a lease with the configured policy', async () => {
@@ -177,7 +248,7 @@ describe('QueueGate on a MemoryGateStore', () => {
       expect((await gate.acquire('m')).expiresAt).toBe(T0 + 1_000);
     });
 
-    it("keeps the seed's policy for the lease fields that are not configured", async () => {
+    it('keeps the default policy for the lease fields that are not configured', async () => {
       const { gate } = setUp({ lease: { multiplier: 20 } });
       expect((await gate.acquire('m', { expectedSeconds: 600 })).expiresAt).toBe(T0 + 12_000_000);
       expect((await gate.acquire('m', { expectedSeconds: 1 })).expiresAt).toBe(T0 + HOUR_MS);
@@ -251,12 +322,16 @@ describe('QueueGate on a MemoryGateStore', () => {
   describe('extend', () => {
     it('renews a live lease from now, never shortening it', async () => {
       const { gate, clock } = setUp({ lease: { minSeconds: 10, maxSeconds: 1000 } });
-      await gate.acquire('flux', { taskId: 't', expectedSeconds: 50 });
+      const { token } = await gate.acquire('flux', { taskId: 't', expectedSeconds: 50 });
       clock.now += 5_000;
       expect(await gate.extend('flux', 't', { expectedSeconds: 100 })).toBe(true);
-      expect(await gate.holders('flux')).toEqual([{ taskId: 't', expiresAt: T0 + 5_000 + 1e6 }]);
-      expect(await gate.extend('flux', 't', { expectedSeconds: 1 })).toBe(true);
-      expect(await gate.holders('flux')).toEqual([{ taskId: 't', expiresAt: T0 + 5_000 + 1e6 }]);
+      expect(await gate.holders('flux')).toEqual([
+        { taskId: 't', expiresAt: T0 + 5_000 + 1e6, token },
+      ]);
+      expect(await gate.extend('flux', 't', { expectedSeconds: 1, token: token! })).toBe(true);
+      expect(await gate.holders('flux')).toEqual([
+        { taskId: 't', expiresAt: T0 + 5_000 + 1e6, token },
+      ]);
     });
 
     it('reports a lease that is gone, and does not bring an expired one back', async () => {
@@ -312,17 +387,18 @@ describe('QueueGate on a MemoryGateStore', () => {
   });
 
   describe('holders', () => {
-    it('lists live holders by task id, soonest lease end first', async () => {
+    it('lists live holders by task id with their tokens, soonest lease end first', async () => {
       const { gate, clock } = setUp({ lease: { multiplier: 1, minSeconds: 1, maxSeconds: 100 } });
-      await gate.acquire('flux', { taskId: 'long', expectedSeconds: 50 });
-      await gate.acquire('flux', { taskId: 'short', expectedSeconds: 2 });
+      const long = await gate.acquire('flux', { taskId: 'long', expectedSeconds: 50 });
+      const short = await gate.acquire('flux', { taskId: 'short', expectedSeconds: 2 });
       await gate.acquire('flux', { taskId: 'gone', expectedSeconds: 1 });
       await gate.acquire('other', { taskId: 'elsewhere' });
       clock.now += 1_000;
       expect(await gate.holders('flux')).toEqual([
-        { taskId: 'short', expiresAt: T0 + 2_000 },
-        { taskId: 'long', expiresAt: T0 + 50_000 },
+        { taskId: 'short', expiresAt: T0 + 2_000, token: short.token },
+        { taskId: 'long', expiresAt: T0 + 50_000, token: long.token },
       ]);
+      expect(short.token).toBeGreaterThan(long.token!);
       expect(await gate.holders('empty')).toEqual([]);
     });
   });
@@ -330,15 +406,18 @@ describe('QueueGate on a MemoryGateStore', () => {
   describe('reconcile', () => {
     it('makes the gate hold exactly the active tasks, keeping the leases it had', async () => {
       const { gate, clock } = setUp({ lease: { minSeconds: 10, maxSeconds: 1000 } });
-      await gate.acquire('flux', { taskId: 'kept', expectedSeconds: 100 });
-      await gate.acquire('flux', { taskId: 'stale' });
+      const kept = await gate.acquire('flux', { taskId: 'kept', expectedSeconds: 100 });
+      const stale = await gate.acquire('flux', { taskId: 'stale' });
       clock.now += 1_000;
       const result = await gate.reconcile('flux', ['kept', 'missing'], { expectedSeconds: 20 });
       expect(result).toEqual({ model: 'flux', added: 1, removed: 1, used: 2 });
-      expect(await gate.holders('flux')).toEqual([
-        { taskId: 'missing', expiresAt: T0 + 1_000 + 200_000 },
-        { taskId: 'kept', expiresAt: T0 + 1_000_000 },
+      const holders = await gate.holders('flux');
+      expect(holders).toEqual([
+        { taskId: 'missing', expiresAt: T0 + 1_000 + 200_000, token: expect.any(Number) },
+        { taskId: 'kept', expiresAt: T0 + 1_000_000, token: kept.token },
       ]);
+      // The added holder is a new admission: its token is newer than any issued before.
+      expect(holders[0].token).toBeGreaterThan(stale.token!);
     });
 
     it('removes only the removable holders when a removable list is given', async () => {
@@ -390,7 +469,7 @@ describe('QueueGate on a MemoryGateStore', () => {
       await waitFor(() => handle.lost, 2_000, 'the lease being found lost');
       expect(handle.active).toBe(false);
       expect(onLost).toHaveBeenCalledTimes(1);
-      expect(onLeaseLost).toHaveBeenCalledWith('flux', 't');
+      expect(onLeaseLost).toHaveBeenCalledWith('flux', 't', undefined);
       expect(logger.warnings.some((w) => w.includes('"flux"') && w.includes('"t"'))).toBe(true);
     });
 
@@ -421,7 +500,220 @@ describe('QueueGate on a MemoryGateStore', () => {
     });
   });
 
+  describe('fencing tokens', () => {
+    it('gives a reacquire a new token even while the old slot is held, still one slot', async () => {
+      const { gate } = setUp({ defaultLimit: 1 });
+      const first = await gate.acquire('flux', { taskId: 't' });
+      const retry = await gate.reacquire('flux', 't');
+      expect(retry).toMatchObject({ acquired: true, used: 1 });
+      expect(retry.token).toBeGreaterThan(first.token!);
+      expect((await gate.holders('flux')).map((h) => h.token)).toEqual([retry.token]);
+    });
+
+    it('keeps tokens increasing after the gate empties', async () => {
+      const { gate } = setUp();
+      const first = await gate.acquire('flux', { taskId: 't' });
+      await gate.release('flux', 't');
+      const again = await gate.acquire('flux', { taskId: 't' });
+      expect(again.token).toBeGreaterThan(first.token!);
+    });
+
+    it('throws StaleTokenError naming model, task, token and current token on a stale release, and changes nothing', async () => {
+      const { gate } = setUp({ defaultLimit: 1 });
+      const first = await gate.acquire('flux', { taskId: 't' });
+      const retry = await gate.reacquire('flux', 't');
+      const before = await gate.holders('flux');
+
+      const error = await rejectionOf(gate.release('flux', 't', { token: first.token! }));
+      expect(error).toBeInstanceOf(StaleTokenError);
+      expect(error).toBeInstanceOf(QueueGateError);
+      expect(error).toMatchObject({
+        model: 'flux',
+        taskId: 't',
+        operation: 'release',
+        token: first.token,
+        currentToken: retry.token,
+      });
+      expect(error.message).toContain('"flux"');
+      expect(error.message).toContain('"t"');
+      expect(error.message).toContain(String(first.token));
+      expect(error.message).toContain(String(retry.token));
+      expect(await gate.holders('flux')).toEqual(before);
+      expect((await gate.acquire('flux', { taskId: 'other' })).acquired).toBe(false);
+
+      // The retry's own token still frees it.
+      expect(await gate.release('flux', 't', { token: retry.token! })).toBe(true);
+      expect(await gate.holders('flux')).toEqual([]);
+    });
+
+    it('answers false to a fenced release of a task that holds nothing', async () => {
+      const { gate } = setUp();
+      const { token } = await gate.acquire('flux', { taskId: 't' });
+      expect(await gate.release('flux', 't', { token: token! })).toBe(true);
+      expect(await gate.release('flux', 't', { token: token! })).toBe(false);
+    });
+
+    it('throws StaleTokenError on an extend with a stale token, and leaves the lease alone', async () => {
+      const { gate, clock } = setUp({ lease: { minSeconds: 10, maxSeconds: 1000 } });
+      const first = await gate.acquire('flux', { taskId: 't' });
+      const retry = await gate.reacquire('flux', 't');
+      const before = await gate.holders('flux');
+      clock.now += 5_000;
+
+      const error = await rejectionOf(
+        gate.extend('flux', 't', { token: first.token!, expectedSeconds: 100 }),
+      );
+      expect(error).toBeInstanceOf(StaleTokenError);
+      expect(error).toMatchObject({
+        operation: 'extend',
+        token: first.token,
+        currentToken: retry.token,
+      });
+      expect(await gate.holders('flux')).toEqual(before);
+      expect(await gate.extend('flux', 't', { token: retry.token!, expectedSeconds: 100 })).toBe(
+        true,
+      );
+    });
+
+    it('stops a keep-alive whose token is stale as lost, calling onLost and onLeaseLost once', async () => {
+      const onLeaseLost = jest.fn();
+      const onLost = jest.fn();
+      const { gate } = setUp({ onLeaseLost });
+      const first = await gate.acquire('flux', { taskId: 't' });
+      const retry = await gate.reacquire('flux', 't');
+      const before = await gate.holders('flux');
+
+      const handle = gate.keepAlive('flux', 't', {
+        token: first.token!,
+        everySeconds: 0.01,
+        onLost,
+      });
+      await waitFor(() => handle.lost, 2_000, 'the stale lease being found lost');
+      await sleep(40);
+      expect(handle.active).toBe(false);
+      expect(onLost).toHaveBeenCalledTimes(1);
+      expect(onLeaseLost).toHaveBeenCalledTimes(1);
+      expect(onLeaseLost).toHaveBeenCalledWith('flux', 't', first.token);
+      // The newer admission is untouched.
+      expect(await gate.holders('flux')).toEqual(before);
+      expect(before[0].token).toBe(retry.token);
+    });
+
+    it('leaves the keep-alive of the newer admission running when a stale release is refused', async () => {
+      const { gate } = setUp();
+      const first = await gate.acquire('flux', { taskId: 't' });
+      const retry = await gate.reacquire('flux', 't');
+      const handle = gate.keepAlive('flux', 't', { token: retry.token!, everySeconds: 60 });
+
+      await expect(gate.release('flux', 't', { token: first.token! })).rejects.toBeInstanceOf(
+        StaleTokenError,
+      );
+      // "Nothing was changed": the retry's lease must keep being renewed.
+      expect(handle.active).toBe(true);
+      handle.stop();
+    });
+  });
+
+  describe('input limits', () => {
+    it('keeps apart the keep-alives of pairs that would collide joined with \\u0000', async () => {
+      const { gate } = setUp();
+      await gate.acquire('a', { taskId: 'b\u0000c' });
+      await gate.acquire('a\u0000b', { taskId: 'c' });
+      const first = gate.keepAlive('a', 'b\u0000c', { everySeconds: 60 });
+      const second = gate.keepAlive('a\u0000b', 'c', { everySeconds: 60 });
+      expect(first.active).toBe(true);
+      expect(second.active).toBe(true);
+      // Releasing one stops only its own keep-alive.
+      await gate.release('a\u0000b', 'c');
+      expect(second.active).toBe(false);
+      expect(first.active).toBe(true);
+      first.stop();
+    });
+
+    it('refuses a keep-alive period above the timer limit, even under a longer lease', () => {
+      const { gate } = setUp({ lease: { minSeconds: 300 * DAY_S, maxSeconds: 300 * DAY_S } });
+      const error = thrownBy(() =>
+        gate.keepAlive('m', 't', { everySeconds: (MAX_TIMER_MS + 1) / 1000 }),
+      );
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).argument).toBe('everySeconds');
+      expect(error.message).toContain(String(MAX_TIMER_MS / 1000));
+      gate.keepAlive('m', 't', { everySeconds: MAX_TIMER_MS / 1000 }).stop();
+    });
+
+    it('refuses a keep-alive period as long as the lease or longer', () => {
+      const { gate } = setUp({ lease: { multiplier: 10, minSeconds: 10, maxSeconds: 1000 } });
+      for (const everySeconds of [10, 11, 3600]) {
+        const error = thrownBy(() => gate.keepAlive('m', 't', { everySeconds }));
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).argument).toBe('everySeconds');
+        expect(error.message).toContain('shorter than the lease (10 s)');
+      }
+      // The lease is the one the keep-alive renews: 5 s expected make a 50 s lease.
+      expect(() =>
+        gate.keepAlive('m', 't', { everySeconds: 49, expectedSeconds: 5 }),
+      ).not.toThrow();
+      expect(() => gate.keepAlive('m', 't', { everySeconds: 50, expectedSeconds: 5 })).toThrow(
+        InvalidArgumentError,
+      );
+      gate.keepAlive('m', 't', { everySeconds: 9.99 }).stop();
+    });
+
+    it('clamps the default renewal period of a very long lease to the timer limit', async () => {
+      jest.useFakeTimers({ now: T0 });
+      try {
+        const { store, gate } = setUp({
+          lease: { minSeconds: 300 * DAY_S, maxSeconds: 300 * DAY_S },
+        });
+        const extend = jest.spyOn(store, 'extend');
+        await gate.acquire('m', { taskId: 't' });
+        const handle = gate.keepAlive('m', 't');
+        // A third of 300 days is past Node's timer limit: unclamped, it would fire at once.
+        await jest.advanceTimersByTimeAsync(60_000);
+        expect(extend).not.toHaveBeenCalled();
+        await jest.advanceTimersByTimeAsync(MAX_TIMER_MS - 60_000);
+        expect(extend).toHaveBeenCalledTimes(1);
+        expect(handle.active).toBe(true);
+        handle.stop();
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('refuses a commandTimeoutMs above the timer limit, or not above 0', () => {
+      const { store } = manualClock();
+      for (const commandTimeoutMs of [MAX_TIMER_MS + 1, 2 ** 32, 1e15, 0, -1, NaN]) {
+        const error = thrownBy(() => new QueueGate(store, { commandTimeoutMs }));
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect(error.message).toContain('commandTimeoutMs');
+      }
+      expect(() => new QueueGate(store, { commandTimeoutMs: MAX_TIMER_MS })).not.toThrow();
+    });
+
+    it('refuses a lease.maxSeconds above 366 days', () => {
+      const { store } = manualClock();
+      for (const maxSeconds of [MAX_LEASE_MS / 1000 + 1, 1e14, Infinity]) {
+        const error = thrownBy(() => new QueueGate(store, { lease: { maxSeconds } }));
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).argument).toBe('lease.maxSeconds');
+        expect(error.message).toContain('366 days');
+      }
+      expect(() => new QueueGate(store, { lease: { maxSeconds: 366 * DAY_S } })).not.toThrow();
+    });
+  });
+
   describe('bad input', () => {
+    const BAD_TOKENS: [string, number][] = [
+      ['0', 0],
+      ['negative', -5],
+      ['fractional', 1.5],
+      ['NaN', NaN],
+      ['Infinity', Infinity],
+      ['past the safe integers', 2 ** 53],
+      ['a string', '7' as unknown as number],
+      ['null', null as unknown as number],
+    ];
+
     function withSpiedStore() {
       const { store } = manualClock();
       const spies = (
@@ -487,6 +779,63 @@ describe('QueueGate on a MemoryGateStore', () => {
         InvalidArgumentError,
         'removable',
       ],
+      [
+        'reconcile with a removable token of 0',
+        (g) => g.reconcile('m', [], { removable: [{ taskId: 'a', token: 0 }] }),
+        InvalidArgumentError,
+        'token',
+      ],
+      [
+        'acquire with a lone high surrogate in the model',
+        (g) => g.acquire('\uD800x'),
+        InvalidModelNameError,
+        'model',
+      ],
+      [
+        'acquire with a lone low surrogate in the task id',
+        (g) => g.acquire('m', { taskId: 'x\uDC00' }),
+        InvalidTaskIdError,
+        'taskId',
+      ],
+      [
+        'reacquire with a lone surrogate in the task id',
+        (g) => g.reacquire('m', '\uD800x'),
+        InvalidTaskIdError,
+        'taskId',
+      ],
+      [
+        'release with a lone surrogate in the model',
+        (g) => g.release('x\uDC00', 't'),
+        InvalidModelNameError,
+        'model',
+      ],
+      [
+        'reconcile with a lone surrogate in an active task id',
+        (g) => g.reconcile('m', ['\uDBFF']),
+        InvalidTaskIdError,
+        'taskId',
+      ],
+      ...BAD_TOKENS.flatMap(
+        ([label, token]): [
+          string,
+          (g: QueueGate) => Promise<unknown>,
+          new (...a: any[]) => Error,
+          string,
+        ][] => [
+          [
+            `release with a token that is ${label}`,
+            (g) => g.release('m', 't', { token }),
+            InvalidArgumentError,
+            'token',
+          ],
+          [
+            `extend with a token that is ${label}`,
+            (g) => g.extend('m', 't', { token }),
+            InvalidArgumentError,
+            'token',
+          ],
+        ],
+      ),
     ])('rejects %s before reaching the store', async (_, call, type, named) => {
       const { gate, untouched } = withSpiedStore();
       const error = await rejectionOf(call(gate));
@@ -498,13 +847,47 @@ describe('QueueGate on a MemoryGateStore', () => {
 
     it('rejects bad keep-alive options at once', () => {
       const { gate } = withSpiedStore();
-      expect(() => gate.keepAlive('m', 't', { everySeconds: -1 })).toThrow(
+      expect(() => gate.keepAlive('m', 't', { everySeconds: -1 })).toThrow(InvalidArgumentError);
+      expect(() => gate.keepAlive('m', 't', { everySeconds: -1 })).toThrow(/everySeconds/);
+      expect(() => gate.keepAlive('m', 't', { expectedSeconds: -1 })).toThrow(
         InvalidExpectedSecondsError,
       );
-      expect(() => gate.keepAlive('m', 't', { everySeconds: -1 })).toThrow(/everySeconds/);
       // 0 would renew in a busy loop; it is refused rather than read as "the default".
       expect(() => gate.keepAlive('m', 't', { everySeconds: 0 })).toThrow(/everySeconds: 0/);
       expect(() => gate.keepAlive('m', '')).toThrow(InvalidTaskIdError);
+    });
+
+    it('refuses a keep-alive with a token that is not a positive safe integer, at once', () => {
+      const { gate, untouched } = withSpiedStore();
+      for (const [, token] of BAD_TOKENS) {
+        const error = thrownBy(() => gate.keepAlive('m', 't', { token, everySeconds: 60 }));
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as InvalidArgumentError).argument).toBe('token');
+      }
+      expect(untouched()).toBe(true);
+    });
+
+    it('refuses a keep-alive with a lone surrogate in the model or the task id, naming it', () => {
+      const { gate } = withSpiedStore();
+      const model = thrownBy(() => gate.keepAlive('\uD800x', 't'));
+      expect(model).toBeInstanceOf(InvalidModelNameError);
+      expect((model as InvalidModelNameError).value).toBe('\uD800x');
+      const task = thrownBy(() => gate.keepAlive('m', 'x\uDC00'));
+      expect(task).toBeInstanceOf(InvalidTaskIdError);
+      expect((task as InvalidTaskIdError).value).toBe('x\uDC00');
+    });
+
+    it('accepts well-formed surrogate pairs in models and task ids, as distinct holders', async () => {
+      const { gate } = setUp();
+      expect(await gate.acquire('😀', { taskId: '😀', limit: 2 })).toMatchObject({
+        acquired: true,
+      });
+      expect(await gate.acquire('😀', { taskId: '😁', limit: 2 })).toMatchObject({
+        acquired: true,
+        alreadyHeld: false,
+        used: 2,
+      });
+      expect(await gate.release('😀', '😀')).toBe(true);
     });
 
     it('passes a bad limit from the limits function through as InvalidLimitError', async () => {
@@ -638,7 +1021,7 @@ describe('QueueGate when the store fails', () => {
       expect((error as GateUnavailableError).releaseQueued).toBe(true);
       expect((error as GateUnavailableError).operation).toBe('release');
       expect(error.message).toContain('queued');
-      expect(gate.pendingReleases()).toEqual({ queued: 1, dropped: 0 });
+      expect(gate.pendingReleases()).toEqual({ queued: 1, dropped: 0, stale: 0, undelivered: 0 });
       expect(logger.warnings.some((w) => w.includes('"t"'))).toBe(true);
 
       await sleep(30);
@@ -687,12 +1070,12 @@ describe('QueueGate when the store fails', () => {
       store.down = true;
       await rejectionOf(gate.release('flux', 'a'));
       await rejectionOf(gate.release('flux', 'b'));
-      expect(gate.pendingReleases()).toEqual({ queued: 1, dropped: 1 });
+      expect(gate.pendingReleases()).toEqual({ queued: 1, dropped: 1, stale: 0, undelivered: 0 });
     });
   });
 
   describe('an acquire that timed out', () => {
-    it('is compensated by a queued release when its task id was generated', async () => {
+    it('is undone by a queued release fenced to that very call when its task id was generated', async () => {
       const { store, gate } = setUp();
       store.stall();
       const error = await rejectionOf(gate.acquire('flux'));
@@ -704,14 +1087,77 @@ describe('QueueGate when the store fails', () => {
       store.resume();
       await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the compensation');
       expect(await store.held('flux')).toEqual([]);
-      const acquired = store.calls.filter((call) => call.method === 'acquire');
-      const released = store.calls.filter((call) => call.method === 'release');
+      const acquired = store.requestsOf<AcquireRequest>('acquire');
+      const released = store.requestsOf<ReleaseRequest>('release');
       expect(acquired).toHaveLength(1);
       expect(released.length).toBeGreaterThan(0);
-      expect(released.every((call) => call.holder === acquired[0].holder)).toBe(true);
+      for (const release of released) {
+        expect(release).toMatchObject({
+          gate: 'flux',
+          holder: acquired[0].holder,
+          fence: { attempt: acquired[0].attempt },
+        });
+      }
     });
 
-    it('is compensated when the store refused it too', async () => {
+    it('is undone for a caller-supplied task id too, once the held call lands', async () => {
+      const { store, gate } = setUp();
+      store.stall();
+      const error = await rejectionOf(gate.acquire('flux', { taskId: 'mine', limit: 1 }));
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect((error as GateUnavailableError).operation).toBe('acquire');
+      expect(gate.pendingReleases().queued).toBe(1);
+
+      store.resume();
+      await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the undo landing');
+      expect(await store.held('flux')).toEqual([]);
+      expect((await gate.usage('flux')).used).toBe(0);
+      const [acquired] = store.requestsOf<AcquireRequest>('acquire');
+      expect(store.requestsOf<ReleaseRequest>('release')[0]).toMatchObject({
+        gate: 'flux',
+        holder: 'mine',
+        fence: { attempt: acquired.attempt },
+      });
+      // The slot is free again for someone else.
+      expect(await gate.acquire('flux', { taskId: 'other', limit: 1 })).toMatchObject({
+        acquired: true,
+      });
+    });
+
+    it('is undone for a reacquire (a retry) that timed out', async () => {
+      const { store, gate } = setUp();
+      store.stall();
+      const error = await rejectionOf(gate.reacquire('flux', 'retried', { limit: 1 }));
+      expect((error as GateUnavailableError).operation).toBe('acquire');
+      expect(gate.pendingReleases().queued).toBe(1);
+
+      store.resume();
+      await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the undo landing');
+      expect((await gate.usage('flux')).used).toBe(0);
+      const [acquired] = store.requestsOf<AcquireRequest>('acquire');
+      expect(acquired).toMatchObject({ holder: 'retried', renew: true });
+      expect(store.requestsOf<ReleaseRequest>('release')[0]).toMatchObject({
+        holder: 'retried',
+        fence: { attempt: acquired.attempt },
+      });
+    });
+
+    it('does not free the existing slot when it was a duplicate acquire of a held task', async () => {
+      const { store, gate } = setUp();
+      const first = await gate.acquire('flux', { taskId: 't', limit: 1 });
+      store.stall();
+      const error = await rejectionOf(gate.acquire('flux', { taskId: 't', limit: 1 }));
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect(gate.pendingReleases().queued).toBe(1);
+
+      store.resume();
+      await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the undo landing');
+      // The undo was fenced to the duplicate call, which admitted nothing new: it lands stale.
+      expect(gate.pendingReleases()).toEqual({ queued: 0, dropped: 0, stale: 1, undelivered: 0 });
+      expect(await gate.holders('flux')).toMatchObject([{ taskId: 't', token: first.token }]);
+    });
+
+    it('is undone when the store refused it too', async () => {
       const { store, gate } = setUp();
       store.down = true;
       await rejectionOf(gate.acquire('flux'));
@@ -719,16 +1165,106 @@ describe('QueueGate when the store fails', () => {
       store.down = false;
       await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the compensation');
     });
+  });
 
-    it('is left alone when the caller gave the task id, which it can retry', async () => {
-      const { store, gate } = setUp();
-      store.stall();
-      await rejectionOf(gate.acquire('flux', { taskId: 'mine' }));
-      expect(gate.pendingReleases().queued).toBe(0);
-      store.resume();
-      await waitFor(async () => (await store.held('flux')).includes('mine'), 2_000, 'late acquire');
-      expect(await gate.acquire('flux', { taskId: 'mine' })).toMatchObject({ alreadyHeld: true });
+  describe('a release in flight when the task is acquired again', () => {
+    it.each(['acquire', 'reacquire'] as const)(
+      'is not queued when unfenced and it then fails (%s), and says releaseQueued false',
+      async (again) => {
+        const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
+        await gate.acquire('flux', { taskId: 't', limit: 1 });
+        const held = store.holdNext('release');
+        const releasing = rejectionOf(gate.release('flux', 't'));
+        await held.arrived;
+
+        // A retry of the task takes the slot again while the old release is still in flight.
+        const retry =
+          again === 'acquire'
+            ? await gate.acquire('flux', { taskId: 't', limit: 1 })
+            : await gate.reacquire('flux', 't', { limit: 1 });
+        expect(retry.acquired).toBe(true);
+        held.fail();
+
+        const error = await releasing;
+        expect(error).toBeInstanceOf(GateUnavailableError);
+        expect((error as GateUnavailableError).releaseQueued).toBe(false);
+        expect(error.message).not.toMatch(/queued|retried/);
+        expect(gate.pendingReleases()).toEqual({
+          queued: 0,
+          dropped: 0,
+          stale: 0,
+          undelivered: 0,
+        });
+        // close delivers whatever is queued: a queued unfenced release would free the retry here.
+        await expect(gate.close(500)).resolves.toBe(0);
+        expect(await gate.holders('flux')).toMatchObject([{ taskId: 't', token: retry.token }]);
+      },
+    );
+
+    it('is queued when fenced and it then fails, and lands as stale without freeing the retry', async () => {
+      const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
+      const first = await gate.acquire('flux', { taskId: 't', limit: 1 });
+      const held = store.holdNext('release');
+      const releasing = rejectionOf(gate.release('flux', 't', { token: first.token! }));
+      await held.arrived;
+      const retry = await gate.reacquire('flux', 't', { limit: 1 });
+      held.fail();
+
+      const error = await releasing;
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect((error as GateUnavailableError).releaseQueued).toBe(true);
+      expect(gate.pendingReleases().queued).toBe(1);
+
+      await expect(gate.close(500)).resolves.toBe(0);
+      expect(gate.pendingReleases()).toEqual({ queued: 0, dropped: 0, stale: 1, undelivered: 0 });
+      expect(await gate.holders('flux')).toMatchObject([{ taskId: 't', token: retry.token }]);
+      expect(store.requestsOf<ReleaseRequest>('release').at(-1)).toMatchObject({
+        gate: 'flux',
+        holder: 't',
+        fence: { token: first.token },
+      });
     });
+
+    it('is queued as usual when unfenced and nothing acquired the task meanwhile', async () => {
+      const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
+      await gate.acquire('flux', { taskId: 't' });
+      const held = store.holdNext('release');
+      const releasing = rejectionOf(gate.release('flux', 't'));
+      await held.arrived;
+      // Another task's acquire does not supersede this release.
+      await gate.acquire('flux', { taskId: 'other' });
+      held.fail();
+      expect(((await releasing) as GateUnavailableError).releaseQueued).toBe(true);
+      expect(gate.pendingReleases().queued).toBe(1);
+      await expect(gate.close(500)).resolves.toBe(0);
+      expect(await store.held('flux')).toEqual(['other']);
+    });
+  });
+
+  describe('after close', () => {
+    it('does not report a release that fails after close as queued, and counts it as undelivered', async () => {
+      const { store, gate, logger } = setUp();
+      await gate.acquire('flux', { taskId: 't' });
+      await gate.close(0);
+      store.down = true;
+
+      const error = await rejectionOf(gate.release('flux', 't'));
+      expect(error).toBeInstanceOf(GateUnavailableError);
+      expect(gate.pendingReleases()).toMatchObject({ queued: 0, undelivered: 1 });
+      expect(logger.errors.some((line) => line.includes('"t"'))).toBe(true);
+      // Nothing will retry it after shutdown: the error must not promise that it will.
+      expect((error as GateUnavailableError).releaseQueued).toBe(false);
+      expect(error.message).not.toMatch(/queued|retried/);
+    });
+  });
+
+  it('is compensated when the store refused it too', async () => {
+    const { store, gate } = setUp();
+    store.down = true;
+    await rejectionOf(gate.acquire('flux'));
+    expect(gate.pendingReleases().queued).toBe(1);
+    store.down = false;
+    await waitFor(() => gate.pendingReleases().queued === 0, 2_000, 'the compensation');
   });
 
   describe('an acquire of a task whose release is queued', () => {
@@ -753,9 +1289,10 @@ describe('QueueGate when the store fails', () => {
       await gate.acquire('flux', { taskId: 't' });
       store.down = true;
       await rejectionOf(gate.release('flux', 't'));
-      // A retry of the task while the store is still down: it must not lose the release.
+      // A retry of the task while the store is still down: it must not lose the release; its
+      // own possible admission is undone by a second release, fenced to that call.
       await rejectionOf(gate.reacquire('flux', 't'));
-      expect(gate.pendingReleases().queued).toBe(1);
+      expect(gate.pendingReleases().queued).toBe(2);
 
       store.down = false;
       await expect(gate.close(1_000)).resolves.toBe(0);

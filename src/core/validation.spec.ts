@@ -6,13 +6,24 @@ import {
   InvalidTaskIdError,
   QueueGateError,
 } from './errors';
+import { MAX_TIMER_MS } from './limits';
 import {
   assertLimit,
   assertModelName,
+  assertPeriodSeconds,
   assertSeconds,
   assertTaskId,
   MAX_NAME_LENGTH,
 } from './validation';
+
+/** Not well-formed UTF-16: Redis would store each of these as the same replacement character. */
+const LONE_SURROGATES: [string, string][] = [
+  ['a lone high surrogate before text', '\uD800x'],
+  ['a lone low surrogate after text', 'x\uDC00'],
+  ['a lone high surrogate at the end', 'gpu\uDBFF'],
+  ['a reversed pair', '\uDE00\uD83D'],
+  ['a lone surrogate after a well-formed pair', '\uD83D\uDE00\uD83D'],
+];
 
 /** Runs `check` and returns what it threw, failing the test when it threw nothing. */
 function thrownBy(check: () => void): Error {
@@ -25,12 +36,17 @@ function thrownBy(check: () => void): Error {
 }
 
 describe('assertModelName', () => {
-  it.each(['m', 'gpt-4o', 'image:flux/dev', 'é模型', 'x'.repeat(MAX_NAME_LENGTH)])(
-    'accepts %j',
-    (model) => {
-      expect(() => assertModelName(model)).not.toThrow();
-    },
-  );
+  it.each([
+    'm',
+    'gpt-4o',
+    'image:flux/dev',
+    'é模型',
+    '😀',
+    'img-😀-v2',
+    'x'.repeat(MAX_NAME_LENGTH),
+  ])('accepts %j', (model) => {
+    expect(() => assertModelName(model)).not.toThrow();
+  });
 
   it.each<[string, unknown, string]>([
     ['an empty string', '', '"" (string of length 0)'],
@@ -61,6 +77,14 @@ describe('assertModelName', () => {
     expect(thrownBy(() => assertModelName('a{b')).message).toContain('"{" or "}"');
   });
 
+  it.each(LONE_SURROGATES)('refuses a name holding %s, naming the value', (_, model) => {
+    const error = thrownBy(() => assertModelName(model));
+    expect(error).toBeInstanceOf(InvalidModelNameError);
+    expect((error as InvalidModelNameError).value).toBe(model);
+    expect(error.message).toContain(`(string of length ${model.length})`);
+    expect(error.message).toContain('well-formed UTF-16');
+  });
+
   it('shortens a very long value in the message but gives its length', () => {
     const error = thrownBy(() => assertModelName('z'.repeat(1000)));
     expect(error.message).toContain('(string of length 1000)');
@@ -69,12 +93,16 @@ describe('assertModelName', () => {
 });
 
 describe('assertTaskId', () => {
-  it.each(['t', 'f47ac10b-58cc-4372-a567-0e02b2c3d479', '{braces-are-fine}', 'x'.repeat(256)])(
-    'accepts %j',
-    (taskId) => {
-      expect(() => assertTaskId(taskId)).not.toThrow();
-    },
-  );
+  it.each([
+    't',
+    'f47ac10b-58cc-4372-a567-0e02b2c3d479',
+    '{braces-are-fine}',
+    '😀',
+    'task-\u{1F680}',
+    'x'.repeat(256),
+  ])('accepts %j', (taskId) => {
+    expect(() => assertTaskId(taskId)).not.toThrow();
+  });
 
   it.each<[string, unknown, string]>([
     ['an empty string', '', '"" (string of length 0)'],
@@ -89,6 +117,36 @@ describe('assertTaskId', () => {
     expect(error.message).toContain(shown);
     expect((error as InvalidTaskIdError).argument).toBe('taskId');
     expect((error as InvalidTaskIdError).value).toBe(taskId);
+  });
+  it.each(LONE_SURROGATES)('refuses an id holding %s, naming the value', (_, taskId) => {
+    const error = thrownBy(() => assertTaskId(taskId));
+    expect(error).toBeInstanceOf(InvalidTaskIdError);
+    expect((error as InvalidTaskIdError).value).toBe(taskId);
+    expect(error.message).toMatch(/^Invalid taskId: /);
+    expect(error.message).toContain('well-formed UTF-16');
+  });
+});
+
+describe('assertPeriodSeconds', () => {
+  it.each([0.001, 1, 3600, MAX_TIMER_MS / 1000])('accepts %p', (seconds) => {
+    expect(() => assertPeriodSeconds(seconds, 'everySeconds')).not.toThrow();
+  });
+
+  it.each<[string, unknown]>([
+    ['zero', 0],
+    ['a negative number', -1],
+    ['NaN', NaN],
+    ['Infinity', Infinity],
+    ['one millisecond past the timer limit', (MAX_TIMER_MS + 1) / 1000],
+    ['a year', 365 * 24 * 3600],
+    ['a string', '10'],
+  ])('refuses %s, naming the argument and the timer limit', (_, seconds) => {
+    const error = thrownBy(() => assertPeriodSeconds(seconds, 'everySeconds'));
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).argument).toBe('everySeconds');
+    expect((error as InvalidArgumentError).value).toBe(seconds);
+    expect(error.message).toMatch(/^Invalid everySeconds: /);
+    expect(error.message).toContain(`at most ${MAX_TIMER_MS / 1000}`);
   });
 });
 
