@@ -3,7 +3,8 @@ import type { GateSlotInfo } from './gate-slot';
 import { REQUEST_SLOT, type RequestSlot } from './request-slot';
 
 /**
- * Injects the request's {@link GateSlotInfo} (model, taskId, expiresAt, used, limit, tracked)
+ * Injects the request's {@link GateSlotInfo} (model, taskId, token, expiresAt, used, limit,
+ * tracked)
  * into a handler parameter, so the task can be stored with its slot. Undefined on routes
  * without `@QueueLimited`.
  */

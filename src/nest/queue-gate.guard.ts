@@ -13,6 +13,7 @@ import { ClientClosedRequestException } from './client-closed-request.exception'
 import { GateUnavailableError } from '../core/errors/gate-unavailable.error';
 import { InvalidModelNameError } from '../core/errors/invalid-model-name.error';
 import type { AcquireResult } from '../core/gate-results';
+import { REQUEST_BOUND_HOLDER_PREFIX } from '../core/request-bound';
 import { assertModelName, assertTaskId } from '../core/validation';
 import type { GateSlotInfo } from './gate-slot';
 import { QUEUE_GATE_OPTIONS } from './queue-gate.constants';
@@ -76,7 +77,8 @@ export class QueueGateGuard implements CanActivate {
       ...onHandler?.options,
     };
     const name = await this.resolveModel(model, context);
-    const taskId = options.taskId ? await options.taskId(context) : randomUUID();
+    const mode = this.releaseMode(context, options);
+    const taskId = holderIdOf(mode, options.taskId ? await options.taskId(context) : randomUUID());
     assertTaskId(taskId);
 
     let result: AcquireResult;
@@ -99,9 +101,10 @@ export class QueueGateGuard implements CanActivate {
     }
     // The slot is attached before anything else can throw, so that every way out of this
     // request from here on gives it back.
-    const slot = this.attach(request, response, this.releaseMode(context, options), options, {
+    const slot = this.attach(request, response, mode, options, {
       model: name,
       taskId,
+      token: result.token,
       expiresAt: result.expiresAt,
       used: result.used,
       limit: result.limit,
@@ -213,6 +216,7 @@ export class QueueGateGuard implements CanActivate {
     const untracked: GateSlotInfo = {
       model,
       taskId,
+      token: null,
       expiresAt: null,
       used: 0,
       limit: null,
@@ -262,7 +266,10 @@ export class QueueGateGuard implements CanActivate {
     // A streaming response may outlive its lease; keep it alive until the response ends.
     const keeper =
       mode === 'response'
-        ? this.gate.keepAlive(slot.model, slot.taskId, { expectedSeconds: options.expectedSeconds })
+        ? this.gate.keepAlive(slot.model, slot.taskId, {
+            expectedSeconds: options.expectedSeconds,
+            token: slot.token ?? undefined,
+          })
         : undefined;
     const requestSlot: RequestSlot = new RequestSlot(slot, mode, this.gate, {
       keeper,
@@ -279,6 +286,16 @@ export class QueueGateGuard implements CanActivate {
 }
 
 const NOTHING_TO_RELEASE = { release: () => Promise.resolve(false) };
+
+/**
+ * The holder id of a request's slot. A `'response'` slot is bound to its response, which no
+ * database lists: its id carries {@link REQUEST_BOUND_HOLDER_PREFIX} so that reconcile (manual
+ * or scheduled) never removes it while the response lasts.
+ */
+function holderIdOf(mode: SlotRelease, id: string): string {
+  if (mode !== 'response' || id.startsWith(REQUEST_BOUND_HOLDER_PREFIX)) return id;
+  return `${REQUEST_BOUND_HOLDER_PREFIX}${id}`;
+}
 
 function retryAfter(options: QueueLimitedOptions): number {
   return Math.ceil(options.retryAfterSeconds ?? 1);

@@ -47,8 +47,11 @@ export class QueueGateService
     super(handle.store, {
       ...options,
       logger: new Logger('QueueGate'),
-      onLeaseLost: (model, taskId) =>
-        emitter?.emit(eventNamesOf(options).leaseLost, new TaskLifecycleEvent(model, taskId)),
+      onLeaseLost: (model, taskId, token) =>
+        emitter?.emit(
+          eventNamesOf(options).leaseLost,
+          new TaskLifecycleEvent(model, taskId, { token }),
+        ),
     });
   }
 

@@ -18,6 +18,7 @@ type Fate = 'released' | 'kept' | 'waiting';
 const SLOT: GateSlotInfo = {
   model: 'video',
   taskId: 'task-1',
+  token: 7,
   expiresAt: 0,
   used: 1,
   limit: 2,
@@ -27,8 +28,8 @@ const SLOT: GateSlotInfo = {
 /** A releaser that records the releases asked of it. */
 class RecordingReleaser implements SlotReleaser {
   readonly releases: string[] = [];
-  release(model: string, taskId: string): Promise<boolean> {
-    this.releases.push(`${model}/${taskId}`);
+  release(model: string, taskId: string, options?: { token?: number }): Promise<boolean> {
+    this.releases.push(`${model}/${taskId}#${options?.token}`);
     return Promise.resolve(true);
   }
 }
@@ -62,7 +63,13 @@ async function run(mode: SlotRelease, inputs: readonly Input[]) {
   await Promise.resolve();
   const fate: Fate =
     releaser.releases.length > 0 ? 'released' : handedOver > 0 ? 'kept' : 'waiting';
-  return { fate, releases: releaser.releases.length, settledCalls: handedOver, started };
+  return {
+    fate,
+    releases: releaser.releases.length,
+    released: releaser.releases,
+    settledCalls: handedOver,
+    started,
+  };
 }
 
 /** Every order of `items`. */
@@ -145,6 +152,10 @@ describe('RequestSlot', () => {
     const result = await run('response', ['starts', 'starts', 'ends 201']);
     expect(result.started).toEqual([true, true]);
     expect(result.fate).toBe('released');
+  });
+
+  it('releases fenced to its own admission, so it never frees a later one of the same id', async () => {
+    expect((await run('event', ['starts', 'fails'])).released).toEqual(['video/task-1#7']);
   });
 
   it('settles once: later inputs neither release a kept slot nor release twice', async () => {

@@ -11,7 +11,7 @@ import {
 
 /** Where a request's slot goes back to; the service satisfies it. */
 export interface SlotReleaser {
-  release(model: string, taskId: string): Promise<boolean>;
+  release(model: string, taskId: string, options?: { token?: number }): Promise<boolean>;
 }
 
 /** What a {@link RequestSlot} may do besides releasing, all optional. */
@@ -109,13 +109,17 @@ export class RequestSlot {
 
   /**
    * Gives the slot back now, whatever the rules say; idempotent, and a no-op once the slot
-   * was handed over to its task. A release that cannot reach Redis is queued by the gate.
+   * was handed over to its task. Fenced by the slot's token: it never frees a later admission
+   * of the same holder id. A release that cannot reach Redis is queued by the gate.
    */
   release(): Promise<void> {
     if (this.handedOver) return Promise.resolve();
-    this.released ??= this.releaser.release(this.slot.model, this.slot.taskId).then(
+    const { model, taskId, token } = this.slot;
+    const fence = token === null ? {} : { token };
+    this.released ??= this.releaser.release(model, taskId, fence).then(
       () => this.finish(),
-      // The gate already logged and queued it; the request's own outcome must not change.
+      // Queued and logged by the gate, or stale (a newer admission holds the id): either way
+      // the request's own outcome must not change.
       () => this.finish(),
     );
     return this.released;

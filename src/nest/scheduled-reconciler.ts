@@ -5,6 +5,8 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import type { GateHolderInfo } from '../core/gate-results';
+import { REQUEST_BOUND_HOLDER_PREFIX } from '../core/request-bound';
 import { StaleHolders } from '../core/stale-holders';
 import { QUEUE_GATE_OPTIONS } from './queue-gate.constants';
 import type { QueueGateModuleOptions, ScheduledReconcileOptions } from './queue-gate.options';
@@ -13,8 +15,12 @@ import { QueueGateService } from './queue-gate.service';
 /**
  * Runs the `reconcile` option: every `everySeconds`, for each model, reads the active task ids
  * from the application and makes the gate hold them. Missing holders (Redis lost data) are
- * added at once; unknown holders are removed only when unknown two rounds in a row, so that a
- * slot taken between the database read and the reconcile is never removed. Rounds never overlap.
+ * added at once; unknown holders are removed only when the same lease (task id and token) was
+ * unknown two rounds in a row, so that a slot taken between the database read and the
+ * reconcile is never removed, nor a task unknown twice for two different reasons (its failed
+ * run not yet released, then its retry admitted before the database says so). Slots bound to
+ * a response (`release: 'response'`, `@Sse()`) are in no database and never removed. Rounds
+ * never overlap.
  */
 @Injectable()
 export class ScheduledReconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -78,8 +84,18 @@ export class ScheduledReconciler implements OnApplicationBootstrap, BeforeApplic
     const active = await settings.activeTaskIds(model);
     const known = new Set(active);
     const holders = await this.gate.holders(model);
-    const unknown = holders.map((h) => h.taskId).filter((taskId) => !known.has(taskId));
-    const removable = this.stale.confirm(model, unknown);
+    // A suspect is one admission: a retry of the same task (a new token) starts over.
+    const unknown = new Map(
+      holders
+        .filter((h) => !known.has(h.taskId) && !h.taskId.startsWith(REQUEST_BOUND_HOLDER_PREFIX))
+        .map((h) => [leaseIdentity(h), h]),
+    );
+    const removable = this.stale.confirm(model, [...unknown.keys()]).map((identity) => {
+      const { taskId, token } = unknown.get(identity)!;
+      // Fenced, so the removal misses an admission made since the holders were read; token 0
+      // marks a holder recorded before tokens existed, which can only be named by its id.
+      return token > 0 ? { taskId, token } : { taskId };
+    });
     const result = await this.gate.reconcile(model, active, { removable });
     if (result.added > 0 || result.removed > 0) {
       this.logger.warn(
@@ -88,6 +104,11 @@ export class ScheduledReconciler implements OnApplicationBootstrap, BeforeApplic
       );
     }
   }
+}
+
+/** One admission of a task, as a key that no two different (taskId, token) pairs share. */
+function leaseIdentity(holder: GateHolderInfo): string {
+  return JSON.stringify([holder.taskId, holder.token]);
 }
 
 function describe(error: unknown): string {

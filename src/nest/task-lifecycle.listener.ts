@@ -5,23 +5,27 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { GateUnavailableError } from '../core/errors/gate-unavailable.error';
+import { StaleTokenError } from '../core/errors/stale-token.error';
+import type { AcquireResult } from '../core/gate-results';
 import type { LifecycleEmitter } from './lifecycle-emitter';
 import { QUEUE_GATE_EVENT_EMITTER, QUEUE_GATE_OPTIONS } from './queue-gate.constants';
 import type { QueueGateModuleOptions } from './queue-gate.options';
 import { QueueGateService } from './queue-gate.service';
 import { eventNamesOf } from './event-names';
-import { TaskLifecycleEvent } from './task-lifecycle.events';
+import { type RetryDeferredReason, TaskLifecycleEvent } from './task-lifecycle.events';
 
 type Handler = (payload: unknown) => Promise<boolean>;
 
 /**
  * Ties the gate to the task lifecycle: `succeeded`, `failed` and `cancelled` release the
- * task's slot; `retrying` takes it again, or emits `retryDeferred` when the gate is full or
- * unreachable so the application keeps the task failed and tries later. Each handler resolves
- * to true when it did its job (read it with `emitAsync`) and never throws into the emitter.
- * Subscribes at bootstrap, since the event names come from the options, and keeps listening
- * until the application's last shutdown hook: workers finish their tasks in their own
- * `beforeApplicationShutdown`, and the events they emit there must still release.
+ * task's slot (fenced by the event's token when it has one); `retrying` takes it again as a
+ * new admission and emits `retryAdmitted` with the new token, or `retryDeferred` with the
+ * reason (full, unavailable) so the application keeps the task failed and tries later. Each
+ * handler resolves to true when it did its job (read it with `emitAsync`) and never throws
+ * into the emitter. Subscribes at bootstrap, since the event names come from the options, and
+ * keeps listening until the application's last shutdown hook: workers finish their tasks in
+ * their own `beforeApplicationShutdown`, and the events they emit there must still release.
  */
 @Injectable()
 export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -37,7 +41,7 @@ export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicat
   onApplicationBootstrap(): void {
     if (!this.emitter) return;
     const names = eventNamesOf(this.options);
-    const release = (event: string) => this.guarded(event, (task) => this.release(task));
+    const release = (event: string) => this.guarded(event, (task) => this.release(event, task));
     this.subscribe(names.succeeded, release(names.succeeded));
     this.subscribe(names.failed, release(names.failed));
     this.subscribe(names.cancelled, release(names.cancelled));
@@ -56,25 +60,54 @@ export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicat
     this.subscriptions.push([event, handler]);
   }
 
-  private async release(task: TaskLifecycleEvent): Promise<boolean> {
-    await this.gate.release(task.model, task.taskId);
-    return true;
+  private async release(event: string, task: TaskLifecycleEvent): Promise<boolean> {
+    try {
+      await this.gate.release(task.model, task.taskId, { token: task.token });
+      return true;
+    } catch (error) {
+      if (!(error instanceof StaleTokenError)) throw error;
+      // A late event of a run that is over (the task was retried since): nothing to undo, and
+      // nothing wrong with the gate, so not an error.
+      this.logger.log(
+        `Event "${event}" for task "${task.taskId}" on gate "${task.model}": stale release ` +
+          `ignored (token ${error.token}; the task holds ${error.currentToken} now).`,
+      );
+      return false;
+    }
   }
 
   private async retry(task: TaskLifecycleEvent): Promise<boolean> {
-    let acquired = false;
+    const names = eventNamesOf(this.options);
+    let result: AcquireResult;
     try {
-      const result = await this.gate.reacquire(task.model, task.taskId, {
+      result = await this.gate.reacquire(task.model, task.taskId, {
         expectedSeconds: task.expectedSeconds,
       });
-      acquired = result.acquired;
-    } finally {
-      if (!acquired) {
-        const deferred = new TaskLifecycleEvent(task.model, task.taskId, task.expectedSeconds);
-        this.emitter!.emit(eventNamesOf(this.options).retryDeferred, deferred);
-      }
+    } catch (error) {
+      // The gate undoes a re-acquire whose answer was lost; the application only waits.
+      if (!(error instanceof GateUnavailableError)) throw error;
+      this.defer(task, 'unavailable');
+      this.logger.warn(`Retry of task "${task.taskId}" deferred: ${error.message}`);
+      return false;
     }
-    return acquired;
+    if (!result.acquired) {
+      this.defer(task, 'full');
+      return false;
+    }
+    const admitted = new TaskLifecycleEvent(task.model, task.taskId, {
+      token: result.token!,
+      expectedSeconds: task.expectedSeconds,
+    });
+    this.emitter!.emit(names.retryAdmitted, admitted);
+    return true;
+  }
+
+  private defer(task: TaskLifecycleEvent, reason: RetryDeferredReason): void {
+    const deferred = new TaskLifecycleEvent(task.model, task.taskId, {
+      expectedSeconds: task.expectedSeconds,
+      reason,
+    });
+    this.emitter!.emit(eventNamesOf(this.options).retryDeferred, deferred);
   }
 
   /** Checks the payload and turns every failure into a log line and `false`. */
@@ -101,9 +134,10 @@ export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicat
   }
 }
 
+/** The event of a payload: a TaskLifecycleEvent or a plain object with the same fields. */
 function asTask(payload: unknown): TaskLifecycleEvent | undefined {
   if (typeof payload !== 'object' || payload === null) return undefined;
-  const { model, taskId, expectedSeconds } = payload as Partial<TaskLifecycleEvent>;
+  const { model, taskId, token, expectedSeconds } = payload as Partial<TaskLifecycleEvent>;
   if (typeof model !== 'string' || typeof taskId !== 'string') return undefined;
-  return new TaskLifecycleEvent(model, taskId, expectedSeconds);
+  return new TaskLifecycleEvent(model, taskId, { token, expectedSeconds });
 }

@@ -57,7 +57,7 @@ describe('retrying with the default event names', () => {
     await app.emitter.emitAsync(
       QUEUE_GATE_EVENTS.retrying,
       // Ten times 1000 s is past the one hour minimum of the default lease policy.
-      new TaskLifecycleEvent('three', taskId, 1_000),
+      new TaskLifecycleEvent('three', taskId, { expectedSeconds: 1_000 }),
     );
 
     const [holder] = await app.gate.holders('three');
