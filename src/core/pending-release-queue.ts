@@ -74,18 +74,19 @@ export class PendingReleaseQueue {
   /**
    * Queues a release; the same release (gate, holder and fence) is kept once. After `close()`
    * nothing is retried any more: the release is counted and logged as undelivered instead.
+   * Returns whether the release will be retried.
    */
-  add(gate: string, holder: string, fence: ReleaseFence | undefined, cause: unknown): void {
+  add(gate: string, holder: string, fence: ReleaseFence | undefined, cause: unknown): boolean {
     if (this.closed) {
       this.counts.undelivered++;
       this.logger.error(
         `Queue gate "${gate}": release of "${holder}" could not reach the store ` +
           `(${message(cause)}) after shutdown began; its slot comes back when its lease ends.`,
       );
-      return;
+      return false;
     }
     const id = entryId(gate, holder, fence);
-    if (this.entries.has(id)) return;
+    if (this.entries.has(id)) return true;
     if (this.entries.size >= this.options.maxSize) this.dropOldest();
     if (this.entries.size === 0) {
       this.logger.warn(
@@ -95,6 +96,7 @@ export class PendingReleaseQueue {
     }
     this.entries.set(id, { gate, holder, fence, since: Date.now() });
     this.schedule();
+    return true;
   }
 
   /**

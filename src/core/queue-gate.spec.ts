@@ -1201,6 +1201,29 @@ describe('QueueGate when the store fails', () => {
       },
     );
 
+    it('is queued after all when the acquire that displaced it fails too', async () => {
+      const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
+      await gate.acquire('flux', { taskId: 't', limit: 1 });
+      const heldRelease = store.holdNext('release');
+      const releasing = rejectionOf(gate.release('flux', 't'));
+      await heldRelease.arrived;
+
+      // The retry's acquire is cut off as well: neither reached the store.
+      const heldAcquire = store.holdNext('acquire');
+      const retrying = rejectionOf(gate.reacquire('flux', 't', { limit: 1 }));
+      await heldAcquire.arrived;
+      heldRelease.fail();
+      expect(((await releasing) as GateUnavailableError).releaseQueued).toBe(false);
+      heldAcquire.fail();
+      expect(await retrying).toBeInstanceOf(GateUnavailableError);
+
+      // The caller was told the retry failed, so the old slot is owed back: its release is
+      // queued again (beside the retry's own undo) and lands.
+      expect(gate.pendingReleases().queued).toBe(2);
+      await expect(gate.close(500)).resolves.toBe(0);
+      expect(await gate.holders('flux')).toEqual([]);
+    });
+
     it('is queued when fenced and it then fails, and lands as stale without freeing the retry', async () => {
       const { store, gate } = setUp({ pendingReleases: { initialDelayMs: 60_000 } });
       const first = await gate.acquire('flux', { taskId: 't', limit: 1 });

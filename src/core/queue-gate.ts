@@ -68,7 +68,7 @@ export class QueueGate {
   /** Running keep-alives by pair key, with the token each renews (if fenced). */
   private readonly keepAlives = new Map<string, { keeper: LeaseKeepAlive; token?: number }>();
   /** Unfenced releases still awaiting their answer, by pair key; see `release`. */
-  private readonly releasesInFlight = new Map<string, Set<{ superseded: boolean }>>();
+  private readonly releasesInFlight = new Map<string, Set<InFlightRelease>>();
   protected readonly logger: GateLogger;
 
   constructor(
@@ -147,8 +147,13 @@ export class QueueGate {
       return reply.released;
     } catch (error) {
       if (!(error instanceof GateUnavailableError)) throw error;
-      if (!marker?.superseded) this.pending.add(model, taskId, fence, error.cause);
-      throw new GateUnavailableError(model, 'release', error.cause, !marker?.superseded);
+      if (marker?.superseded) {
+        // Owed only if the acquire that superseded it fails too: it decides (see admit).
+        marker.failedWith = error.cause;
+        throw new GateUnavailableError(model, 'release', error.cause, false);
+      }
+      const queued = this.pending.add(model, taskId, fence, error.cause);
+      throw new GateUnavailableError(model, 'release', error.cause, queued);
     } finally {
       if (marker) this.unmarkInFlight(id, marker);
     }
@@ -292,7 +297,7 @@ export class QueueGate {
     const leaseMs = this.leaseOf(options.expectedSeconds);
     const limit = await this.limitOf(model, 'acquire', options.limit);
     const id = pairKey(model, taskId);
-    this.supersedeReleasesInFlight(id);
+    const superseded = this.supersedeReleasesInFlight(id);
     // A release still queued from the task's previous life would free the new slot on landing.
     const cancelled = this.pending.cancel(model, taskId);
     const attempt = randomBytes(6).toString('base64url');
@@ -317,10 +322,10 @@ export class QueueGate {
         // reconnect): undo exactly what this call may have admitted, nothing older. A release
         // that was queued stays owed: the caller was told this acquire failed.
         this.pending.add(model, taskId, { attempt }, error.cause);
-        this.pending.restore(cancelled, error.cause);
-      } else {
-        this.pending.restore(cancelled, error);
       }
+      // The caller was told this acquire failed, so the releases it displaced are owed again.
+      this.pending.restore(cancelled, error instanceof GateUnavailableError ? error.cause : error);
+      this.reinstate(model, taskId, superseded);
       throw error;
     }
   }
@@ -352,23 +357,40 @@ export class QueueGate {
     }
   }
 
-  private markInFlight(id: string): { superseded: boolean } {
-    const marker = { superseded: false };
+  private markInFlight(id: string): InFlightRelease {
+    const marker: InFlightRelease = { superseded: false };
     const markers = this.releasesInFlight.get(id) ?? new Set();
     markers.add(marker);
     this.releasesInFlight.set(id, markers);
     return marker;
   }
 
-  private unmarkInFlight(id: string, marker: { superseded: boolean }): void {
+  private unmarkInFlight(id: string, marker: InFlightRelease): void {
     const markers = this.releasesInFlight.get(id);
     markers?.delete(marker);
     if (markers?.size === 0) this.releasesInFlight.delete(id);
   }
 
-  private supersedeReleasesInFlight(id: string): void {
-    if (this.releasesInFlight.size === 0) return;
-    for (const marker of this.releasesInFlight.get(id) ?? []) marker.superseded = true;
+  /** Marks the task's unfenced releases in flight as displaced by an acquire; returns them. */
+  private supersedeReleasesInFlight(id: string): InFlightRelease[] {
+    if (this.releasesInFlight.size === 0) return [];
+    const markers = [...(this.releasesInFlight.get(id) ?? [])];
+    for (const marker of markers) marker.superseded = true;
+    return markers;
+  }
+
+  /**
+   * The acquire that displaced these releases failed: one still in flight may queue itself
+   * again if it fails, and one that already failed is queued now.
+   */
+  private reinstate(model: string, taskId: string, markers: InFlightRelease[]): void {
+    for (const marker of markers) {
+      marker.superseded = false;
+      if (marker.failedWith !== undefined) {
+        this.pending.add(model, taskId, undefined, marker.failedWith);
+        marker.failedWith = undefined;
+      }
+    }
   }
 
   private async limitOf(
@@ -400,6 +422,13 @@ export class QueueGate {
   private bounded<T>(work: Promise<T>): Promise<T> {
     return withDeadline(work, this.timeoutMs);
   }
+}
+
+/** An unfenced release awaiting its answer, and whether an acquire of its task displaced it. */
+interface InFlightRelease {
+  superseded: boolean;
+  /** Set when it failed while displaced: the cause, kept in case the acquire fails too. */
+  failedWith?: unknown;
 }
 
 function assertTaskIds(argument: string, taskIds: unknown): void {
