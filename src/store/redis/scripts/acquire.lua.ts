@@ -38,7 +38,7 @@ if limit == 0 or used < limit then
   if redis.call('ZADD', key, 'NX', expires_at, holder) == 1 then
     used = used + 1
     local token = next_token(tokens, now_us)
-    redis.call('HSET', tokens, holder, token_value(token, attempt))
+    record_admission(tokens, holder, token, attempt)
     outlive_lease(key, tokens, expires_at, now_ms)
     return { 1, 0, used, reclaimed, expires_at, now_ms, token }
   end
@@ -59,11 +59,13 @@ else
   expires_at = held
 end
 
--- 4. Its token stays, unless this is a retry (a new admission) or the holder has none yet.
+-- 4. Its token stays, unless this is a retry: a new admission, undone by this attempt's id. A
+--    holder recorded before tokens existed gets one, which no attempt may undo: this call did
+--    not admit it.
 local token = parse_token(redis.call('HGET', tokens, holder))
 if renew or not token then
   token = next_token(tokens, now_us)
-  redis.call('HSET', tokens, holder, token_value(token, attempt))
+  record_admission(tokens, holder, token, renew and attempt or '')
 end
 
 -- 5. The keys must live at least as long as their longest lease.

@@ -37,15 +37,14 @@ end
 -- microseconds, so tokens keep increasing even after the gate's keys expired.
 local function next_token(tokens, now_us)
   local last = tonumber(redis.call('HGET', tokens, '')) or 0
-  local token = math.max(last + 1, now_us)
-  redis.call('HSET', tokens, '', token)
-  return token
+  return math.max(last + 1, now_us)
 end
 
--- A holder's stored token and the attempt that took it: '<token>:<attempt>'. (Lua's own
--- number-to-string would write a 16-digit token in exponent form.)
-local function token_value(token, attempt)
-  return string.format('%d:%s', token, attempt)
+-- Records an admission in one write: the holder's token with the attempt that took it
+-- ('<token>:<attempt>'; Lua's own number-to-string would write the token in exponent form),
+-- and the gate's last token.
+local function record_admission(tokens, holder, token, attempt)
+  redis.call('HSET', tokens, holder, string.format('%d:%s', token, attempt), '', token)
 end
 
 local function parse_token(value)

@@ -72,7 +72,7 @@ local expires_at = now_ms + lease_ms
 for holder, state in pairs(wanted) do
   if state == true then
     redis.call('ZADD', key, expires_at, holder)
-    redis.call('HSET', tokens, holder, token_value(next_token(tokens, now_us), ''))
+    record_admission(tokens, holder, next_token(tokens, now_us), '')
     added = added + 1
   end
 end

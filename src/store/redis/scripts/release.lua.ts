@@ -19,15 +19,17 @@ ${GATE_LUA_HELPERS}
 local key, tokens = KEYS[1], KEYS[2]
 local holder, fence, fenced_to = ARGV[1], ARGV[2], ARGV[3]
 
--- 1. A fenced release leaves a newer admission of the same holder alone.
+-- 1. A fenced release leaves a newer admission of the same holder alone. (A holder and its
+--    token are always written and removed together, so a token means the holder is there.)
 if fence ~= '' then
   local token, attempt = parse_token(redis.call('HGET', tokens, holder))
-  if token and redis.call('ZSCORE', key, holder) then
-    local matches = (fence == 'token' and token == tonumber(fenced_to))
-      or (fence == 'attempt' and attempt == fenced_to)
-    if not matches then
-      return { 0, 1, token }
-    end
+  if not token then
+    return { 0, 0, 0 }
+  end
+  local matches = (fence == 'token' and token == tonumber(fenced_to))
+    or (fence == 'attempt' and attempt == fenced_to)
+  if not matches then
+    return { 0, 1, token }
   end
 end
 
