@@ -183,6 +183,24 @@ export function longestAdmissionGap(
   return gap;
 }
 
+/**
+ * How many of the stretches between consecutive faults (and before the first, after the last)
+ * saw at least one admission: the gate keeps admitting between faults, not only after the run.
+ */
+export function stretchesWithAdmissions(
+  faults: readonly number[],
+  admits: readonly number[],
+  from: number,
+  to: number,
+): { stretches: number; withAdmissions: number } {
+  const edges = [from, ...faults.filter((at) => at > from && at < to).sort((a, b) => a - b), to];
+  let withAdmissions = 0;
+  for (let i = 0; i + 1 < edges.length; i++) {
+    if (admits.some((at) => at >= edges[i] && at < edges[i + 1])) withAdmissions++;
+  }
+  return { stretches: edges.length - 1, withAdmissions };
+}
+
 /** What the load generator saw. */
 export interface HttpCounts {
   ok: number;
@@ -215,8 +233,8 @@ export interface RunObservations {
   http: HttpCounts;
   /** When load ran, in ms since the epoch. */
   load: { from: number; to: number };
-  /** Live holders per gate when the leak window closed. */
-  leftover: Readonly<Record<string, number>>;
+  /** Live holders per gate when the leak window closed; undefined when not checked. */
+  leftover: Readonly<Record<string, number>> | undefined;
   /** Longest stretch without an admission that still counts as live, in ms. */
   maxAdmissionGapMs: number;
 }
@@ -227,9 +245,11 @@ export interface TortureReport {
   admissions: number;
   faults: Record<FaultKind, number>;
   http: HttpCounts;
-  leaked: number;
-  leftover: Readonly<Record<string, number>>;
+  /** Slots still held after the leak window; undefined when not checked. */
+  leaked: number | undefined;
+  leftover: Readonly<Record<string, number>> | undefined;
   admissionGap: { gapMs: number; startsAt: number };
+  betweenFaults: { stretches: number; withAdmissions: number };
   /** Each rule that failed, in words; empty when the run passed. */
   failures: string[];
 }
@@ -242,8 +262,15 @@ export function check(records: readonly LedgerRecord[], run: RunObservations): T
   const faultCounts = { pause: 0, 'client-kill': 0, 'script-flush': 0, 'redis-restart': 0 };
   const counts: Record<FaultKind, number> = { ...faultCounts, 'worker-kill': 0 };
   for (const fault of faults) counts[fault.fault]++;
-  const leaked = Object.values(run.leftover).reduce((sum, used) => sum + used, 0);
+  const leaked = run.leftover && Object.values(run.leftover).reduce((sum, used) => sum + used, 0);
   const admissionGap = longestAdmissionGap(
+    intervals.map((interval) => interval.start),
+    run.load.from,
+    run.load.to,
+  );
+
+  const betweenFaults = stretchesWithAdmissions(
+    faults.map((fault) => fault.at),
     intervals.map((interval) => interval.start),
     run.load.from,
     run.load.to,
@@ -258,7 +285,7 @@ export function check(records: readonly LedgerRecord[], run: RunObservations): T
       );
     }
   }
-  if (leaked > 0) failures.push(`no leak: ${leaked} slot(s) still held after the leak window`);
+  if (leaked) failures.push(`no leak: ${leaked} slot(s) still held after the leak window`);
   if (run.http.serverErrors > 0)
     failures.push(`live: ${run.http.serverErrors} HTTP 5xx other than 503`);
   if (intervals.length === 0) failures.push('live: nothing was admitted');
@@ -276,6 +303,7 @@ export function check(records: readonly LedgerRecord[], run: RunObservations): T
     leaked,
     leftover: run.leftover,
     admissionGap,
+    betweenFaults,
     failures,
   };
 }

@@ -13,6 +13,8 @@ const REQUEST_TIMEOUT_MS = 20_000;
 export class LoadGenerator {
   private stopped = false;
   private loops: Promise<void>[] = [];
+  /** Requests in flight, so that `stop` can leave them as a client that goes away. */
+  private readonly inFlight = new Set<() => void>();
 
   constructor(
     private readonly urls: readonly string[],
@@ -27,9 +29,10 @@ export class LoadGenerator {
     );
   }
 
-  /** Stops sending and waits for the requests and streams in flight. */
+  /** Stops sending, leaves the requests and streams in flight, and waits for the loops. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const leave of this.inFlight) leave();
     await Promise.all(this.loops);
   }
 
@@ -53,13 +56,12 @@ export class LoadGenerator {
   private async request(url: string, method: string, abortAfterMs?: number): Promise<void> {
     const controller = new AbortController();
     let aborted = false;
-    const abort =
-      abortAfterMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            aborted = true;
-            controller.abort();
-          }, abortAfterMs);
+    const leave = () => {
+      aborted = true;
+      controller.abort();
+    };
+    this.inFlight.add(leave);
+    const abort = abortAfterMs === undefined ? undefined : setTimeout(leave, abortAfterMs);
     const timeout = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     try {
       const response = await fetch(url, { method, signal: controller.signal });
@@ -69,6 +71,7 @@ export class LoadGenerator {
       if (aborted) this.counts.aborted++;
       else this.counts.networkErrors++;
     } finally {
+      this.inFlight.delete(leave);
       clearTimeout(abort);
       clearTimeout(timeout);
     }

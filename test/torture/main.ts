@@ -12,11 +12,17 @@ async function main(): Promise<number> {
   const mode = args.broken ? 'negative control (--broken)' : 'real gate';
   console.log(`torture: ${args.loadMs / 1000} s of load and faults, seed ${args.seed}, ${mode}`);
   const result = await runTorture({
-    ...args,
+    loadMs: args.loadMs,
+    seed: args.seed,
+    broken: args.broken,
+    keepLedgers: args.keepLedgers ? 'always' : 'on-failure',
+    checkLeaks: !args.broken,
     log: (line) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`),
   });
   console.log(formatResult(result, mode));
-  if (result.report.failures.length > 0) console.log(`ledgers kept in ${result.ledgerDir}`);
+  if (args.keepLedgers || result.report.failures.length > 0) {
+    console.log(`ledgers kept in ${result.ledgerDir}`);
+  }
   console.log(
     `replay: npm run torture -- --seconds ${args.loadMs / 1000} --seed ${args.seed}` +
       (args.broken ? ' --broken' : ''),

@@ -48,11 +48,14 @@ export function formatResult(result: TortureResult, mode: string): string {
         `over ${m.overAdmissions}  past-lease ${m.ranPastLease}  abandoned ${m.abandoned}  ` +
         `(${m.admissions} admissions)`,
     ),
-    `leak: ${report.leaked} slot(s) held at the end (${entries(report.leftover)}); ` +
-      `drain ${result.drainMs} ms, gates empty ` +
-      (result.emptyAfterMs === undefined ? 'never' : `${result.emptyAfterMs} ms after it`),
+    report.leftover === undefined
+      ? 'leak: not checked'
+      : `leak: ${report.leaked} slot(s) held at the end (${entries(report.leftover)}); ` +
+        `drain ${result.drainMs} ms, gates empty ` +
+        (result.emptyAfterMs === undefined ? 'never' : `${result.emptyAfterMs} ms after it`),
     `live: longest stretch without an admission ${report.admissionGap.gapMs} ms; ` +
-      `${report.orphans} orphan record(s)`,
+      `${report.betweenFaults.withAdmissions} of ${report.betweenFaults.stretches} stretches ` +
+      `between faults saw admissions; ${report.orphans} orphan record(s)`,
     ...violationLines(report, result.records),
     report.failures.length === 0 ? 'PASSED' : `FAILED:\n  ${report.failures.join('\n  ')}`,
   ];

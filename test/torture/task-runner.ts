@@ -34,7 +34,7 @@ export async function runTask(context: RunnerContext, item: WorkItem): Promise<v
   let current: Holding = holdingOf(item);
   for (let attempt = item.attempt; ; attempt++) {
     // Mostly shorter than the lease; some longer, so that only the keep-alive keeps the slot.
-    const durationMs = rng.chance(0.15) ? rng.int(4_500, 9_000) : rng.int(200, 3_000);
+    const durationMs = rng.chance(0.15) ? rng.int(4_500, 7_000) : rng.int(200, 3_000);
     const fails = attempt - item.attempt < MAX_RETRIES && rng.chance(0.2);
     const pauseBeforeRetryMs = rng.chance(0.5) ? 0 : rng.int(1, 40);
 

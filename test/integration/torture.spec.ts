@@ -1,0 +1,60 @@
+import { describeChecker } from '../torture/checker-cases';
+import { formatResult } from '../torture/report';
+import { runTorture, type TortureResult } from '../torture/run';
+
+/*
+ * The short torture run inside `npm test`: the same run as `npm run torture`, with a fixed PRNG
+ * seed, about 20 s of load and faults against the real gate, and a shorter negative control that
+ * proves the checker catches a gate that checks and adds in two steps. Each run starts its own
+ * redis-server on a free port (not the suite's shared one): restarts and CLIENT KILL must not
+ * reach other suites.
+ */
+
+/** PRNG seed whose first 20 s inject every kind of fault. */
+const SEED = 20_240;
+
+/** The report as a failure message, so a failing run says what the ledgers saw. */
+function explain(result: TortureResult, mode: string): string {
+  return `${formatResult(result, mode)}\nledgers: ${result.ledgerDir}`;
+}
+
+describeChecker();
+
+describe('torture run (short)', () => {
+  it('never over-admits, leaks no slot and answers no 500 under 20 s of faults', async () => {
+    const result = await runTorture({ loadMs: 20_000, seed: SEED });
+    const { report } = result;
+    const text = explain(result, 'real gate');
+
+    expect({ failures: report.failures, text }).toEqual({ failures: [], text });
+    for (const model of Object.values(report.models))
+      expect(model.maxOverlap).toBeLessThanOrEqual(model.limit);
+    expect(report.leaked).toBe(0);
+    expect(report.http.serverErrors).toBe(0);
+    // The run did torture: every kind of fault, and work admitted on every model around them.
+    for (const count of Object.values(report.faults)) expect(count).toBeGreaterThan(0);
+    for (const model of Object.values(report.models)) expect(model.admissions).toBeGreaterThan(0);
+  }, 150_000);
+
+  it('catches a gate that checks the count and adds in two separate steps (negative control)', async () => {
+    const result = await runTorture({
+      loadMs: 6_000,
+      seed: SEED,
+      broken: true,
+      checkLeaks: false,
+      keepLedgers: 'never',
+    });
+    const { report } = result;
+    const text = explain(result, 'negative control');
+
+    expect({
+      caught: report.failures.some((failure) => failure.startsWith('strict:')),
+      text,
+    }).toEqual({ caught: true, text });
+    const overAdmitted = Object.values(report.models).filter(
+      (model) => model.maxOverlap > model.limit,
+    );
+    expect(overAdmitted.length).toBeGreaterThan(0);
+    expect(overAdmitted[0].violations[0].holders.length).toBeGreaterThan(overAdmitted[0].limit);
+  }, 100_000);
+});
