@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { withDeadline } from '../core/deadline';
 import { QueueGate } from '../core/queue-gate';
 import type { GateStoreHandle } from './create-gate-store';
 import { eventNamesOf } from './event-names';
@@ -98,10 +99,23 @@ export class QueueGateService
    * Ends the responses of `release: 'response'` requests still open, and waits until each
    * one's slot has gone back. A stream's slot is its stream: released while the stream still
    * flows, another instance could admit a stream in its place while this one still uses the
-   * backend. Ending the streams first keeps the gate strict through a shutdown.
+   * backend. Ending the streams first keeps the gate strict through a shutdown. A response
+   * that does not end within `shutdownTimeoutMs` (a transport that ignores the end) has its
+   * slot released anyway, so that the shutdown cannot hang on it.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.responseSlots].map((slot) => slot.endResponse()));
+    const slots = [...this.responseSlots];
+    if (slots.length === 0) return;
+    const timeoutMs = this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    try {
+      await withDeadline(Promise.all(slots.map((slot) => slot.endResponse())), timeoutMs);
+    } catch {
+      this.logger.warn(
+        `Responses still open ${timeoutMs} ms after they were ended at shutdown; ` +
+          'their slots are released now.',
+      );
+      await Promise.all(slots.map((slot) => slot.release()));
+    }
   }
 
   /**

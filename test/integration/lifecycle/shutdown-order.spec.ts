@@ -9,6 +9,7 @@ import {
   QueueGateService,
   TaskLifecycleEvent,
 } from '../../../src';
+import { RequestSlot } from '../../../src/nest/request-slot';
 import { CapturedLogger } from '../../support/http-app';
 import { type RedisServer, startRedisServer } from '../../support/redis-server';
 import { uniquePrefix } from '../../support/test-redis';
@@ -119,6 +120,38 @@ describe('shutdown order', () => {
     } finally {
       drain.work = undefined;
       await restarted;
+      await app.close();
+      await dropPrefix(keyPrefix, server.url);
+    }
+  });
+
+  it('releases a streaming slot whose response ignores the end once shutdownTimeoutMs has passed', async () => {
+    const keyPrefix = uniquePrefix('shutdown-order-stuck');
+    const app = await startWorkerApp({
+      redis: { url: server.url },
+      keyPrefix,
+      shutdownTimeoutMs: 300,
+    });
+    try {
+      const gate = app.get(QueueGateService);
+      const { taskId, token, expiresAt, used, limit } = await gate.acquire(MODEL);
+      let endAsked = 0;
+      // A transport whose response never reports its end, whatever it is asked.
+      const slot = new RequestSlot(
+        { model: MODEL, taskId, token, expiresAt, used, limit, tracked: true },
+        'response',
+        gate,
+        { endResponse: () => endAsked++ },
+      );
+      gate.trackResponseSlot(slot);
+
+      const started = Date.now();
+      await app.close();
+
+      expect(endAsked).toBe(1);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+      expect(await membersOf(keyPrefix, MODEL, server.url)).toEqual([]);
+    } finally {
       await app.close();
       await dropPrefix(keyPrefix, server.url);
     }
