@@ -1,18 +1,17 @@
 import { Redis } from 'ioredis';
 import { QueueGate, type QueueGateConfig } from '../../src/core/queue-gate';
 import { RedisGateStore } from '../../src/store/redis/redis-gate-store';
+import { sleep } from '../support/eventually';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
 import { closeClient, dropKeys, newRedis, uniquePrefix } from '../support/test-redis';
 
 /**
- * One test per defect of the original gate (DESIGN.md §2). Each states what the original did
- * and asserts the opposite, so the original's behaviour fails it. Leases are shortened through
+ * One test per defect of a naive Lua gate (DESIGN.md §2). Each states what such a gate did
+ * and asserts the opposite, so a naive gate's behaviour fails it. Leases are shortened through
  * the lease policy; the long end allows leases longer than any margin a key might be given.
  */
 const LEASE = { minSeconds: 0.2, maxSeconds: 72 * 3600, multiplier: 1 };
 const HOURS = 3600;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The Redis server's clock in ms: the one clock every instance must share. */
 async function serverNow(client: Redis): Promise<number> {
@@ -20,7 +19,7 @@ async function serverNow(client: Redis): Promise<number> {
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
-describe('defects of the original gate, on the shared test Redis', () => {
+describe('defects of a naive Lua gate, on the shared test Redis', () => {
   let client: Redis;
   let prefix: string;
   let gates: QueueGate[];
@@ -30,7 +29,7 @@ describe('defects of the original gate, on the shared test Redis', () => {
   });
 
   beforeEach(() => {
-    prefix = uniquePrefix('seed');
+    prefix = uniquePrefix('naive-defects');
     gates = [];
   });
 
@@ -52,7 +51,7 @@ describe('defects of the original gate, on the shared test Redis', () => {
   }
 
   describe('1. the key expiry must not drop live slots', () => {
-    // The original set the key's TTL from the latest task's lease (+60 s): a short task after a
+    // A naive gate set the key's TTL from the latest task's lease (+60 s): a short task after a
     // long one made the key, and the long task's slot with it, vanish while that task ran.
     it('still counts a long holder after a later short lease ended', async () => {
       const gate = newGate({ defaultLimit: 2 });
@@ -118,7 +117,7 @@ describe('defects of the original gate, on the shared test Redis', () => {
     );
 
     it('does not let a client whose clock is hours ahead steal a live slot', async () => {
-      // The original reclaimed "expired" slots up to the caller's now: hours ahead, every slot.
+      // A naive gate reclaimed "expired" slots up to the caller's now: hours ahead, every slot.
       const honest = newGate({ defaultLimit: 1 });
       const skewed = newGate({ defaultLimit: 1 });
       const held = await honest.acquire('m', { expectedSeconds: 5 });
@@ -129,7 +128,7 @@ describe('defects of the original gate, on the shared test Redis', () => {
     });
 
     it('does not let a slot taken by a client hours behind be stolen at once', async () => {
-      // The original scored the slot on the taker's clock: hours behind, it was born expired.
+      // A naive gate scored the slot on the taker's clock: hours behind, it was born expired.
       const skewed = newGate({ defaultLimit: 1 });
       const honest = newGate({ defaultLimit: 1 });
       skewClock(-3 * HOURS * 1000);
@@ -141,7 +140,7 @@ describe('defects of the original gate, on the shared test Redis', () => {
     });
 
     it('ends a short lease taken by a client hours ahead on time', async () => {
-      // The original scored it hours into the future: the slot stayed taken for hours.
+      // A naive gate scored it hours into the future: the slot stayed taken for hours.
       const skewed = newGate({ defaultLimit: 1 });
       const honest = newGate({ defaultLimit: 1 });
       skewClock(3 * HOURS * 1000);
@@ -164,7 +163,7 @@ describe('defects of the original gate, on the shared test Redis', () => {
     });
 
     it('answers a holder on a full gate "held", not "full"', async () => {
-      // The original compared with the limit before looking for the task: a full gate refused
+      // A naive gate compared with the limit before looking for the task: a full gate refused
       // the retry of a task that already held one of its slots.
       const gate = newGate({ defaultLimit: 1 });
       await gate.acquire('m', { taskId: 'task-1' });
@@ -178,7 +177,7 @@ describe('defects of the original gate, on the shared test Redis', () => {
   });
 
   describe('4. tasks admitted while unlimited are still counted', () => {
-    // The original returned "admitted" without recording anything when limit <= 0.
+    // A naive gate returned "admitted" without recording anything when limit <= 0.
     it('counts them once a limit is set', async () => {
       const gate = newGate();
       expect((await gate.acquire('m')).acquired).toBe(true);
