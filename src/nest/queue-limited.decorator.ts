@@ -17,6 +17,9 @@ import { validateQueueLimitedOptions } from './validate-module-options';
  * slot is taken by a guard before the handler runs and given back by the rules of `release`.
  * On both, the method's model wins and its options override the class's field by field.
  *
+ * On an `@Sse()` route without a `release` option of its own (on the method or the class),
+ * `release` is `'response'`: a stream's slot is the stream, and goes back when it ends.
+ *
  * Guards run in declaration order after global guards: write `@QueueLimited` above (after)
  * your authentication guards so unauthenticated requests never take a slot.
  *
@@ -33,7 +36,9 @@ export function QueueLimited(
     SetMetadata(QUEUE_LIMITED_METADATA, metadata),
     UseGuards(QueueGateGuard),
     // A 'response' slot goes back when the response ends whatever the handler did, so it
-    // needs no interceptor (Nest's interceptor pipeline costs more than the gate itself).
+    // needs no interceptor (Nest's interceptor pipeline costs more than the gate itself). An
+    // @Sse() route may be declared above this decorator, so only the guard knows it streams;
+    // the interceptor it keeps then changes nothing for its 'response' slot.
     ...(options.release === 'response' ? [] : [UseInterceptors(QueueGateInterceptor)]),
   );
 }
