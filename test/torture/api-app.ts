@@ -19,15 +19,8 @@ import {
   PENDING_RELEASES,
   type RunSettings,
 } from './config';
-import {
-  LEDGER,
-  PUSH_CLIENT,
-  STREAM_STATE,
-  STREAMS,
-  StreamController,
-  type StreamState,
-  TasksController,
-} from './api-controllers';
+import { LEDGER, PUSH_CLIENT, StreamController, TasksController } from './api-controllers';
+import { STREAM_STATE, StreamState } from './stream-state';
 import { Holdings, probeLeases } from './holdings';
 import { LedgerWriter } from './ledger';
 import { childArgs, type ParentMessage, send } from './protocol';
@@ -64,33 +57,24 @@ function gateOptions(run: RunSettings): QueueGateModuleOptions {
   providers: [
     { provide: LEDGER, useValue: ledger },
     { provide: PUSH_CLIENT, useValue: work },
-    { provide: STREAMS, useValue: streams },
   ],
 })
 class ApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(endStreamsOnClose).forRoutes('stream');
+    consumer.apply(watchStream).forRoutes('stream');
   }
 }
 
-/**
- * Registered before the gate's guard runs, so its 'close' listener runs before the one that
- * releases the stream's slot: the stream's end is in the ledger before its release is sent.
- */
-function endStreamsOnClose(
-  request: object,
-  response: { once(event: 'close', listener: () => void): unknown },
-  next: () => void,
-): void {
-  const state: StreamState = { closed: false };
-  (request as unknown as { [STREAM_STATE]: StreamState })[STREAM_STATE] = state;
-  response.once('close', () => {
-    state.closed = true;
-    if (!state.held) return;
-    streams.delete(state.held.admission);
-    ledger.write({ kind: 'end', ...state.held, at: Date.now(), reason: 'stream-closed' });
-  });
+/** Runs before the gate's guard: see {@link StreamState}. */
+function watchStream(request: Emitter, response: Emitter, next: () => void): void {
+  const state = new StreamState(ledger, streams);
+  (request as unknown as Record<typeof STREAM_STATE, StreamState>)[STREAM_STATE] = state;
+  state.watch(request, response);
   next();
+}
+
+interface Emitter {
+  once(event: string, listener: () => void): unknown;
 }
 
 async function main(): Promise<void> {

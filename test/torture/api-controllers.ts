@@ -13,23 +13,13 @@ import type { Redis } from 'ioredis';
 import { EMPTY, Observable } from 'rxjs';
 import { GateSlot, type GateSlotInfo, QueueLimited } from '../../src';
 import { EXPECTED_SECONDS, STREAM_MODEL } from './config';
-import { type Holding, Holdings, tokenOf } from './holdings';
+import { STREAM_STATE, type StreamState } from './stream-state';
 import type { LedgerWriter } from './ledger';
 import { pushWork } from './work-list';
 
 /** Injection tokens of the API app's own providers. */
 export const LEDGER = Symbol('ledger');
 export const PUSH_CLIENT = Symbol('push-client');
-export const STREAMS = Symbol('streams');
-
-/** Key of a request's {@link StreamState}, set by the middleware of api-app.ts. */
-export const STREAM_STATE = Symbol('torture:stream-state');
-
-/** What the response's 'close' listener and the stream handler share. */
-export interface StreamState {
-  closed: boolean;
-  held?: Holding;
-}
 
 /** `'event'` routes: the slot is handed to a task on the work list; a worker ends it. */
 @Controller('models/:model/tasks')
@@ -45,7 +35,7 @@ export class TasksController {
   )
   async create(@Param('model') model: string, @GateSlot() slot: GateSlotInfo) {
     const admission = this.ledger.nextAdmission();
-    const held = { admission, model, taskId: slot.taskId, token: tokenOf(slot) };
+    const held = { admission, model, taskId: slot.taskId, token: slot.token };
     this.ledger.write({
       kind: 'admit',
       ...held,
@@ -66,18 +56,15 @@ export class TasksController {
 
 /**
  * The `@Sse()` route: its slot is the stream's and goes back when the response ends. Its end is
- * written by a listener on the response's 'close' registered before the gate's own (see
- * api-app.ts), so it always lands in the ledger before the release is sent.
+ * written by the request's {@link StreamState}, before the release is sent.
  */
 @Controller('stream')
 export class StreamController {
-  constructor(
-    @Inject(LEDGER) private readonly ledger: LedgerWriter,
-    @Inject(STREAMS) private readonly streams: Holdings,
-  ) {}
+  constructor(@Inject(LEDGER) private readonly ledger: LedgerWriter) {}
 
   @Sse()
-  @QueueLimited(STREAM_MODEL, { release: 'response' })
+  // No release option: an @Sse() route defaults to 'response' (the slot is the stream's).
+  @QueueLimited(STREAM_MODEL)
   stream(
     @GateSlot() slot: GateSlotInfo,
     @Query('ms') ms: string,
@@ -85,9 +72,9 @@ export class StreamController {
   ): Observable<MessageEvent> {
     const state = request[STREAM_STATE];
     // The client left between the guard and here: the slot is already on its way back.
-    if (state.closed) return EMPTY;
+    if (!state.open) return EMPTY;
     const admission = this.ledger.nextAdmission();
-    const held = { admission, model: STREAM_MODEL, taskId: slot.taskId, token: tokenOf(slot) };
+    const held = { admission, model: STREAM_MODEL, taskId: slot.taskId, token: slot.token };
     this.ledger.write({
       kind: 'admit',
       ...held,
@@ -95,13 +82,15 @@ export class StreamController {
       leaseEnd: slot.expiresAt!,
       attempt: 0,
     });
-    this.streams.add(held);
-    state.held = held;
+    state.hold(held);
     const lastsMs = Math.min(Number(ms) || 0, 30_000);
     return new Observable<MessageEvent>((subscriber) => {
       subscriber.next({ type: 'slot', data: held });
       const ticks = setInterval(() => subscriber.next({ data: { at: Date.now() } }), 250);
-      const done = setTimeout(() => subscriber.complete(), lastsMs);
+      const done = setTimeout(() => {
+        state.end('stream-done'); // before the response can end and release
+        subscriber.complete();
+      }, lastsMs);
       return () => {
         clearInterval(ticks);
         clearTimeout(done);

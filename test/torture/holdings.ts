@@ -74,15 +74,8 @@ async function probeOnce(
       if (holding.model !== model || !holdings.has(holding.admission)) continue;
       const seen = holders.find((holder) => holder.taskId === holding.taskId);
       if (!seen) continue;
-      const token = tokenOf(seen);
-      if (token !== null && holding.token !== null && token !== holding.token) continue;
+      if (holding.token !== null && seen.token !== holding.token) continue;
       ledger.write({ kind: 'lease', ...holding, at, leaseEnd: seen.expiresAt });
     }
   }
-}
-
-/** The fencing token of a gate answer, or null when it carries none. */
-export function tokenOf(answer: object): number | null {
-  const token = (answer as { token?: unknown }).token;
-  return typeof token === 'number' ? token : null;
 }

@@ -1,5 +1,5 @@
 import type { EventEmitter2 } from '@nestjs/event-emitter';
-import { leaseMilliseconds, QUEUE_GATE_EVENTS, type QueueGate } from '../../src';
+import { leaseMilliseconds, QUEUE_GATE_EVENTS, type QueueGate, StaleTokenError } from '../../src';
 import { LEASE } from './config';
 import type { Holding, Holdings } from './holdings';
 import type { LedgerWriter } from './ledger';
@@ -62,7 +62,6 @@ export async function runTask(context: RunnerContext, item: WorkItem): Promise<v
     const leaseMs = leaseMilliseconds(item.expectedSeconds, { ...LEASE });
     const retry = await retryTask(
       context.events,
-      gate,
       { ...current, expectedSeconds: item.expectedSeconds },
       leaseMs,
     );
@@ -87,8 +86,11 @@ async function runOnce(
 ): Promise<'done' | 'lost'> {
   let onLost: () => void = () => undefined;
   const lost = new Promise<'lost'>((resolve) => (onLost = () => resolve('lost')));
-  const options = { expectedSeconds, token: holding.token ?? undefined, onLost };
-  const keeper = context.gate.keepAlive(holding.model, holding.taskId, options);
+  const keeper = context.gate.keepAlive(holding.model, holding.taskId, {
+    expectedSeconds,
+    token: holding.token ?? undefined,
+    onLost,
+  });
   context.holdings.add(holding);
   try {
     return await Promise.race([sleep(durationMs).then(() => 'done' as const), lost]);
@@ -101,10 +103,13 @@ async function runOnce(
 /** False when the gate says the task's admission is gone; true when it is held or unknown. */
 async function slotStillHeld(gate: QueueGate, item: WorkItem): Promise<boolean> {
   try {
-    const options = { expectedSeconds: item.expectedSeconds, token: item.token ?? undefined };
-    return await gate.extend(item.model, item.taskId, options);
+    return await gate.extend(item.model, item.taskId, {
+      expectedSeconds: item.expectedSeconds,
+      token: item.token ?? undefined,
+    });
   } catch (error) {
-    return (error as Error).name !== 'StaleTokenError';
+    // Stale: the task was admitted again since; unavailable: most likely still held.
+    return !(error instanceof StaleTokenError);
   }
 }
 
