@@ -107,6 +107,12 @@ export function describeChecker(): void {
       expect(report.failures).toEqual([]);
     });
 
+    it('does not count a holder that found its slot gone before using it as running past it', () => {
+      const queued = admit('m', 0, 10);
+      const report = check([queued, { ...end(queued, 40), idle: true }], observations());
+      expect(report.models.m.ranPastLease).toBe(0);
+    });
+
     it('counts a task id admitted twice at once as one slot, as the gate does', () => {
       const a = admit('m', 0, 50, 'same');
       const again = admit('m', 5, 50, 'same');

@@ -16,6 +16,8 @@ export interface Interval {
   stop: number;
   /** Earliest end any process recorded; undefined when abandoned (crash, lost task). */
   end: number | undefined;
+  /** True when that earliest end says the holder never used the slot. */
+  idle: boolean;
   /** Latest lease end known for it (admit or a later read of the gate). */
   leaseEnd: number;
 }
@@ -31,7 +33,7 @@ export function intervalsOf(records: readonly LedgerRecord[]): Intervals {
   const admits = new Map<string, AdmitRecord>();
   for (const record of records) if (record.kind === 'admit') admits.set(record.admission, record);
   const leaseEnds = new Map<string, number>();
-  const ends = new Map<string, number>();
+  const ends = new Map<string, { at: number; idle: boolean }>();
   let orphans = 0;
   for (const record of records) {
     if (record.kind !== 'lease' && record.kind !== 'end') continue;
@@ -45,13 +47,17 @@ export function intervalsOf(records: readonly LedgerRecord[]): Intervals {
         Math.max(leaseEnds.get(record.admission) ?? 0, record.leaseEnd),
       );
     } else {
-      // Several processes may end one admission (the server ends a stream the client left).
-      ends.set(record.admission, Math.min(ends.get(record.admission) ?? Infinity, record.at));
+      // Several processes may end one admission (a worker ends a task whose request failed).
+      const earliest = ends.get(record.admission);
+      if (!earliest || record.at < earliest.at) {
+        ends.set(record.admission, { at: record.at, idle: record.idle === true });
+      }
     }
   }
   const intervals = [...admits.values()].map((admit): Interval => {
     const leaseEnd = Math.max(admit.leaseEnd, leaseEnds.get(admit.admission) ?? 0);
-    const end = ends.get(admit.admission);
+    const ended = ends.get(admit.admission);
+    const end = ended?.at;
     return {
       admission: admit.admission,
       model: admit.model,
@@ -60,6 +66,7 @@ export function intervalsOf(records: readonly LedgerRecord[]): Intervals {
       start: admit.at,
       stop: Math.min(end ?? Infinity, leaseEnd),
       end,
+      idle: ended?.idle ?? false,
       leaseEnd,
     };
   });
@@ -85,7 +92,7 @@ export interface ModelOverlap {
   ratio: number;
   /** Admissions that took a model above its limit. */
   overAdmissions: number;
-  /** Admissions that ended after their last known lease end (ran without a slot). */
+  /** Admissions used after their last known lease end (ran without a slot). */
   ranPastLease: number;
   /** Admissions never ended: counted until their lease end. */
   abandoned: number;
@@ -114,7 +121,7 @@ export function overlapOf(
       maxOverlap: 0,
       ratio: 0,
       overAdmissions: 0,
-      ranPastLease: mine.filter((i) => i.end !== undefined && i.end > i.leaseEnd).length,
+      ranPastLease: mine.filter((i) => i.end !== undefined && i.end > i.leaseEnd && !i.idle).length,
       abandoned: mine.filter((i) => i.end === undefined).length,
       violations: [],
     };

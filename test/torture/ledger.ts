@@ -40,8 +40,10 @@ export interface LeaseRecord extends AdmissionFields {
 export interface EndRecord extends AdmissionFields {
   kind: 'end';
   at: number;
-  /** succeeded, failed, lost, stream-done, client-gone, push-failed, ... */
+  /** succeeded, failed, lease-lost, stream-done, response-closed, push-failed, ... */
   reason: string;
+  /** True when the holder never used the slot (it found it gone before starting). */
+  idle?: boolean;
 }
 
 /** A fault the parent injected. */

@@ -17,25 +17,28 @@ export interface RunnerContext {
   ledger: LedgerWriter;
   holdings: Holdings;
   rng: Prng;
+  /** Puts a failed task's retry on the work list for any worker; false when it could not. */
+  handOff: (item: WorkItem) => Promise<boolean>;
 }
 
 /**
- * Runs one task from the work list: confirms its slot, runs it for a random time under a
- * keep-alive, ends it through a lifecycle event, and after a failure runs it again only if the
- * gate admitted the retry. Every end is written before the event that releases the slot.
+ * Runs one item of the work list: a new task (its slot confirmed first) or a retry handed over
+ * by another worker (its slot taken again first). Each attempt runs for a random time under a
+ * keep-alive and ends through a lifecycle event; after a failure the task runs again only if
+ * the gate admitted the retry, here or, handed over, in whichever worker pops it (so a late
+ * release from this process meets a re-acquire from another). Every end is written before the
+ * event that releases the slot, every admission after the gate said so.
  */
 export async function runTask(context: RunnerContext, item: WorkItem): Promise<void> {
-  const { gate, ledger, rng } = context;
-  // A request answered 503 after its push may still have delivered the task: its slot is gone.
-  if (!(await slotStillHeld(gate, item))) {
-    ledger.write({ kind: 'end', ...holdingOf(item), at: Date.now(), reason: 'lost-before-start' });
-    return;
-  }
-  let current: Holding = holdingOf(item);
-  for (let attempt = item.attempt; ; attempt++) {
+  const { ledger, rng } = context;
+  let current = item.retry
+    ? await admitRetry(context, item, item.attempt)
+    : await confirm(context, item);
+  for (let attempt = item.attempt; current; attempt++) {
     // Mostly shorter than the lease; some longer, so that only the keep-alive keeps the slot.
     const durationMs = rng.chance(0.15) ? rng.int(4_500, 7_000) : rng.int(200, 3_000);
-    const fails = attempt - item.attempt < MAX_RETRIES && rng.chance(0.2);
+    const fails = attempt < MAX_RETRIES && rng.chance(0.2);
+    const handOver = rng.chance(0.4);
     const pauseBeforeRetryMs = rng.chance(0.5) ? 0 : rng.int(1, 40);
 
     const outcome = await runOnce(context, current, item.expectedSeconds, durationMs);
@@ -59,22 +62,52 @@ export async function runTask(context: RunnerContext, item: WorkItem): Promise<v
     if (!fails) return;
 
     if (pauseBeforeRetryMs > 0) await sleep(pauseBeforeRetryMs);
-    const leaseMs = leaseMilliseconds(item.expectedSeconds, { ...LEASE });
-    const retry = await retryTask(
-      context.events,
-      { ...current, expectedSeconds: item.expectedSeconds },
-      leaseMs,
-    );
-    if (!retry.admitted) return; // the task stays failed; a cleaner would try later
-    current = { ...current, admission: ledger.nextAdmission(), token: retry.token };
-    ledger.write({
-      kind: 'admit',
-      ...current,
-      at: Date.now(),
-      leaseEnd: retry.leaseEnd,
-      attempt: attempt + 1,
-    });
+    if (handOver) {
+      // Not handed over (Redis down): the task stays failed, as when a retry is deferred.
+      await context.handOff({ ...item, ...current, attempt: attempt + 1, retry: true });
+      return;
+    }
+    current = await admitRetry(context, { ...item, ...current }, attempt + 1);
   }
+}
+
+/** The item's own admission, unless the gate says it is gone (then its end is written). */
+async function confirm(context: RunnerContext, item: WorkItem): Promise<Holding | undefined> {
+  const holding = holdingOf(item);
+  // A request answered 503 after its push may still have delivered the task: its slot is gone.
+  if (await slotStillHeld(context.gate, item)) return holding;
+  context.ledger.write({
+    kind: 'end',
+    ...holding,
+    at: Date.now(),
+    reason: 'lost-before-start',
+    idle: true,
+  });
+  return undefined;
+}
+
+/** Takes the task's slot again through the `retrying` event; undefined when deferred. */
+async function admitRetry(
+  context: RunnerContext,
+  item: WorkItem,
+  attempt: number,
+): Promise<Holding | undefined> {
+  const leaseMs = leaseMilliseconds(item.expectedSeconds, { ...LEASE });
+  const retry = await retryTask(context.events, item, leaseMs);
+  if (!retry.admitted) return undefined; // the task stays failed; a cleaner would try later
+  const holding = {
+    ...holdingOf(item),
+    admission: context.ledger.nextAdmission(),
+    token: retry.token,
+  };
+  context.ledger.write({
+    kind: 'admit',
+    ...holding,
+    at: Date.now(),
+    leaseEnd: retry.leaseEnd,
+    attempt,
+  });
+  return holding;
 }
 
 /** Runs one attempt under a keep-alive; 'lost' when the keep-alive found the lease gone. */

@@ -9,10 +9,12 @@ export interface WorkItem {
   token: number | null;
   attempt: number;
   expectedSeconds: number | undefined;
+  /** A failed task whose retry a worker handed over: take its slot again before running it. */
+  retry?: boolean;
 }
 
 /**
- * A client of the work list for an API app: fails fast (no offline queue, a command timeout) so
+ * A client that pushes to the work list (API apps, and workers handing a retry over): fails fast (no offline queue, a command timeout) so
  * that a request answers 503 in bounded time while Redis is tortured, and never resends a push
  * after a reconnect, which would deliver a task twice.
  */

@@ -15,8 +15,8 @@ import { Holdings, probeLeases } from './holdings';
 import { LedgerWriter } from './ledger';
 import { streamOf } from './prng';
 import { childArgs, type ParentMessage, send } from './protocol';
-import { runTask } from './task-runner';
-import { popClient, popWork } from './work-list';
+import { type RunnerContext, runTask } from './task-runner';
+import { popClient, popWork, pushClient, pushWork } from './work-list';
 
 /*
  * A worker of the torture run, in its own process: a Nest application context with the gate and
@@ -48,16 +48,24 @@ async function main(): Promise<void> {
   const gate = app.get(QueueGateService);
   const holdings = new Holdings();
   const ledger = new LedgerWriter(settings.ledgerDir, label);
-  const context = {
+  const work = popClient(settings.redisUrl);
+  const handOver = pushClient(settings.redisUrl);
+  // Both reconnect by themselves; a failed call is handled where it is made.
+  work.on('error', () => undefined);
+  handOver.on('error', () => undefined);
+  const context: RunnerContext = {
     gate,
     events: app.get(EventEmitter2),
     ledger,
     holdings,
     rng: streamOf(settings.seed, label),
+    handOff: (item) =>
+      pushWork(handOver, item).then(
+        () => true,
+        () => false,
+      ),
   };
   const stopProbe = probeLeases(gate, holdings, ledger, 1_000);
-  const work = popClient(settings.redisUrl);
-  work.on('error', () => undefined); // reconnects by itself
   let active = 0;
   let stopping = false;
 
@@ -90,6 +98,7 @@ async function main(): Promise<void> {
     stopping = true;
     stopProbe();
     work.disconnect();
+    handOver.disconnect();
     void app.close().finally(() => process.exit(0));
   });
   send({ type: 'ready' });
