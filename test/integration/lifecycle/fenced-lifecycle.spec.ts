@@ -85,7 +85,9 @@ describe('lifecycle events carry fencing tokens', () => {
     expect(retry).toMatchObject({ model: MODEL, taskId: first.taskId });
     expect(retry.token).toBeGreaterThan(first.token!);
 
-    // The worker's stale release lands now (its shutdown flushes the queue).
+    // The worker's stale release lands now (its shutdown flushes the queue). Its client must be
+    // back first: with the 60 s retry delay, the flush makes a single attempt in time.
+    await eventually(() => worker.gate.usage(MODEL), { timeoutMs: 15_000 });
     await worker.close();
     expect(worker.gate.pendingReleases().queued).toBe(0);
 
