@@ -7,7 +7,13 @@ describe('test harness', () => {
     const prefix = uniquePrefix('harness');
     try {
       const store = new RedisGateStore(client, prefix);
-      const reply = await store.acquire({ gate: 'm', holder: 'a', limit: 1, leaseMs: 60_000, attempt: 'x' });
+      const reply = await store.acquire({
+        gate: 'm',
+        holder: 'a',
+        limit: 1,
+        leaseMs: 60_000,
+        attempt: 'x',
+      });
       expect(reply).toMatchObject({ admitted: true, alreadyHeld: false, used: 1, reclaimed: 0 });
       expect(await client.zcard(`${prefix}{m}`)).toBe(1);
     } finally {
