@@ -55,9 +55,10 @@ export interface FaultTargets {
 
 /**
  * Injects one fault and writes it to the parent's ledger when it takes effect. Resolves once the
- * fault is in place (Redis back up after a restart; a worker killed, its respawn under way).
+ * fault is in place (Redis back up after a restart; a worker killed, its respawn under way), to
+ * false when there was nothing to inject it into (every worker still coming back).
  */
-export async function inject(fault: Fault, targets: FaultTargets): Promise<void> {
+export async function inject(fault: Fault, targets: FaultTargets): Promise<boolean> {
   const { redis, control, workers, ledger } = targets;
   const note = (detail: string) =>
     ledger.write({ kind: 'fault', at: Date.now(), fault: fault.kind, detail });
@@ -65,21 +66,21 @@ export async function inject(fault: Fault, targets: FaultTargets): Promise<void>
     case 'pause':
       note(`${fault.ms} ms`);
       await control.call('CLIENT', 'PAUSE', String(fault.ms), 'ALL');
-      return;
+      return true;
     case 'client-kill':
       note('TYPE normal');
       await control.call('CLIENT', 'KILL', 'TYPE', 'normal');
-      return;
+      return true;
     case 'script-flush':
       note('');
       await control.call('SCRIPT', 'FLUSH');
-      return;
+      return true;
     case 'redis-restart':
       note(`${fault.signal}, down ${fault.downMs} ms`);
       await redis.stop(fault.signal);
       await new Promise((resolve) => setTimeout(resolve, fault.downMs));
       await redis.launch();
-      return;
+      return true;
     case 'worker-kill': {
       // The planned worker, or another one when it is still coming back from a crash.
       const indexes = Array.from(
@@ -87,10 +88,9 @@ export async function inject(fault: Fault, targets: FaultTargets): Promise<void>
         (_, i) => (fault.worker + i) % workers.size,
       );
       const index = indexes.find((i) => workers.isAlive(i));
-      if (index === undefined) return;
+      if (index === undefined) return false;
       note(`worker ${index}, respawn after ${fault.respawnAfterMs} ms`);
-      await workers.crash(index, fault.respawnAfterMs);
-      return;
+      return workers.crash(index, fault.respawnAfterMs);
     }
   }
 }

@@ -23,9 +23,12 @@ async function main(): Promise<number> {
   if (args.keepLedgers || result.report.failures.length > 0) {
     console.log(`ledgers kept in ${result.ledgerDir}`);
   }
+  const length =
+    args.loadMs % 60_000 === 0
+      ? `--minutes ${args.loadMs / 60_000}`
+      : `--seconds ${args.loadMs / 1000}`;
   console.log(
-    `replay: npm run torture -- --seconds ${args.loadMs / 1000} --seed ${args.seed}` +
-      (args.broken ? ' --broken' : ''),
+    `replay: npm run torture -- ${length} --seed ${args.seed}${args.broken ? ' --broken' : ''}`,
   );
   if (!args.broken) return result.report.failures.length === 0 ? 0 : 1;
   const caught = result.report.failures.some((failure) => failure.startsWith('strict:'));

@@ -116,8 +116,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       const { waitMs, fault } = planFault(rng, workers.size);
       if (Date.now() + waitMs >= faultsUntil) break;
       await sleep(waitMs);
-      await inject(fault, { redis, control, workers, ledger });
-      faults++;
+      if (await inject(fault, { redis, control, workers, ledger })) faults++;
     }
     await sleep(Math.max(0, faultsUntil - Date.now()));
     const loadTo = Date.now();
