@@ -21,6 +21,12 @@ export const DEFAULT_PENDING_RELEASE_OPTIONS: Readonly<PendingReleaseOptions> = 
 /** How many releases are retried at once. */
 const BATCH = 32;
 
+/**
+ * Longest pause between two rounds of a flush, in ms: a flush has a deadline (shutdown), so it
+ * keeps trying at this pace even when the backoff has grown to many seconds.
+ */
+const FLUSH_PAUSE_MS = 200;
+
 /** A release waiting to land. */
 export interface PendingRelease {
   gate: string;
@@ -126,7 +132,9 @@ export class PendingReleaseQueue {
     this.clearTimer();
     while (this.entries.size > 0 && Date.now() < end) {
       await this.drain();
-      if (this.entries.size > 0) await sleep(Math.min(this.delay(), Math.max(0, end - Date.now())));
+      if (this.entries.size > 0) {
+        await sleep(Math.min(this.delay(), FLUSH_PAUSE_MS, Math.max(0, end - Date.now())));
+      }
     }
     this.clearTimer();
     return this.entries.size;

@@ -11,4 +11,6 @@ export interface Task {
   updatedAt: string;
   /** Lease end of the task's gate slot, as given by the gate at creation. */
   slotExpiresAt: number | null;
+  /** Fencing token of the task's current admission: its releases are fenced to it. */
+  slotToken: number | null;
 }

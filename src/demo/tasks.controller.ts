@@ -41,6 +41,7 @@ export class TasksController {
       model: slot.model,
       prompt: typeof body.prompt === 'string' ? body.prompt : '',
       slotExpiresAt: slot.expiresAt,
+      slotToken: slot.token,
     });
     return { task, slot };
   }

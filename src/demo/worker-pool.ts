@@ -30,6 +30,11 @@ export class WorkerPool implements OnApplicationBootstrap, OnApplicationShutdown
   ) {}
 
   onApplicationBootstrap(): void {
+    // A retry is a new admission with a new token: later releases of the task carry that one.
+    this.events.on(QUEUE_GATE_EVENTS.retryAdmitted, (event: TaskLifecycleEvent) => {
+      const task = this.tasks.find(event.taskId);
+      if (task && event.token !== undefined) task.slotToken = event.token;
+    });
     this.poller = setInterval(() => void this.tick(), this.settings.pollMs);
   }
 
@@ -55,7 +60,8 @@ export class WorkerPool implements OnApplicationBootstrap, OnApplicationShutdown
         const failed = Math.random() < this.settings.failureRate;
         this.tasks.setState(task, failed ? 'failed' : 'succeeded');
         const event = failed ? QUEUE_GATE_EVENTS.failed : QUEUE_GATE_EVENTS.succeeded;
-        this.events.emit(event, new TaskLifecycleEvent(task.model, task.id));
+        const token = task.slotToken ?? undefined;
+        this.events.emit(event, new TaskLifecycleEvent(task.model, task.id, { token }));
       },
       shortest + Math.random() * (longest - shortest),
     );
@@ -66,7 +72,7 @@ export class WorkerPool implements OnApplicationBootstrap, OnApplicationShutdown
   private async retry(task: Task): Promise<void> {
     const [admitted] = (await this.events.emitAsync(
       QUEUE_GATE_EVENTS.retrying,
-      new TaskLifecycleEvent(task.model, task.id),
+      new TaskLifecycleEvent(task.model, task.id, { token: task.slotToken ?? undefined }),
     )) as boolean[];
     if (admitted && task.state === 'failed') {
       this.tasks.setState(task, 'queued');

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { ClientClosedRequestException } from './client-closed-request.exception';
 import { GateUnavailableError } from '../core/errors/gate-unavailable.error';
 import { InvalidModelNameError } from '../core/errors/invalid-model-name.error';
+import { InvalidTaskIdError } from '../core/errors/invalid-task-id.error';
 import type { AcquireResult } from '../core/gate-results';
 import { REQUEST_BOUND_HOLDER_PREFIX } from '../core/request-bound';
 import { assertModelName, assertTaskId } from '../core/validation';
@@ -292,9 +293,20 @@ const NOTHING_TO_RELEASE = { release: () => Promise.resolve(false) };
  * database lists: its id carries {@link REQUEST_BOUND_HOLDER_PREFIX} so that reconcile (manual
  * or scheduled) never removes it while the response lasts.
  */
+/**
+ * The holder id of a request's slot. A response-bound slot's id carries the prefix that keeps
+ * reconcile away from it; a task's id must not, or reconcile would never remove it.
+ */
 function holderIdOf(mode: SlotRelease, id: string): string {
-  if (mode !== 'response' || id.startsWith(REQUEST_BOUND_HOLDER_PREFIX)) return id;
-  return `${REQUEST_BOUND_HOLDER_PREFIX}${id}`;
+  const prefixed = typeof id === 'string' && id.startsWith(REQUEST_BOUND_HOLDER_PREFIX);
+  if (mode === 'response') return prefixed ? id : `${REQUEST_BOUND_HOLDER_PREFIX}${id}`;
+  if (prefixed) {
+    throw new InvalidTaskIdError(
+      id,
+      `it must not start with "${REQUEST_BOUND_HOLDER_PREFIX}", the prefix of response-bound slots`,
+    );
+  }
+  return id;
 }
 
 function retryAfter(options: QueueLimitedOptions): number {
