@@ -1,3 +1,4 @@
+import { hasRedisServer } from '../support/redis-server';
 import { describeChecker } from '../torture/checker-cases';
 import { formatResult } from '../torture/report';
 import { runTorture, type TortureResult } from '../torture/run';
@@ -10,8 +11,11 @@ import { runTorture, type TortureResult } from '../torture/run';
  * reach other suites.
  */
 
-/** PRNG seed whose first 20 s inject every kind of fault. */
-const SEED = 20_240;
+/** PRNG seed whose schedule injects every kind of fault in its first 8 s (the 5-minute run's). */
+const SEED = 2026;
+
+/** The runs need a redis-server of their own to restart; without one they cannot run here. */
+const describeRuns = hasRedisServer() ? describe : describe.skip;
 
 /** The report as a failure message, so a failing run says what the ledgers saw. */
 function explain(result: TortureResult, mode: string): string {
@@ -20,13 +24,12 @@ function explain(result: TortureResult, mode: string): string {
 
 describeChecker();
 
-describe('torture run (short)', () => {
+describeRuns('torture run (short; starts its own redis-server)', () => {
   it('never over-admits, leaks no slot and answers no 500 under 20 s of faults', async () => {
     const result = await runTorture({ loadMs: 20_000, seed: SEED });
     const { report } = result;
-    const text = explain(result, 'real gate');
-
-    expect({ failures: report.failures, text }).toEqual({ failures: [], text });
+    // The whole report on failure: which model, which tasks, the fault just before.
+    if (report.failures.length > 0) throw new Error(explain(result, 'real gate'));
     for (const model of Object.values(report.models))
       expect(model.maxOverlap).toBeLessThanOrEqual(model.limit);
     expect(report.leaked).toBe(0);
@@ -45,12 +48,11 @@ describe('torture run (short)', () => {
       keepLedgers: 'never',
     });
     const { report } = result;
-    const text = explain(result, 'negative control');
-
-    expect({
-      caught: report.failures.some((failure) => failure.startsWith('strict:')),
-      text,
-    }).toEqual({ caught: true, text });
+    if (!report.failures.some((failure) => failure.startsWith('strict:'))) {
+      throw new Error(
+        `the checker missed the broken gate:\n${explain(result, 'negative control')}`,
+      );
+    }
     const overAdmitted = Object.values(report.models).filter(
       (model) => model.maxOverlap > model.limit,
     );
