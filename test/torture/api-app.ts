@@ -2,23 +2,9 @@ import 'reflect-metadata';
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
-import {
-  QueueGateModule,
-  QueueGateService,
-  RedisGateStore,
-  type QueueGateModuleOptions,
-} from '../../src';
-import { brokenStore } from './broken-store';
-import {
-  COMMAND_TIMEOUT_MS,
-  GATE_PREFIX,
-  LEASE,
-  LIMITS,
-  PENDING_RELEASES,
-  type RunSettings,
-} from './config';
+import { QueueGateModule, QueueGateService } from '../../src';
+import { gateSetup } from './gate-options';
 import { LEDGER, PUSH_CLIENT, StreamController, TasksController } from './api-controllers';
 import { STREAM_STATE, StreamState } from './stream-state';
 import { Holdings, probeLeases } from './holdings';
@@ -37,22 +23,10 @@ const streams = new Holdings();
 const work = pushClient(settings.redisUrl);
 work.on('error', () => undefined); // reconnects by itself; every failed push answers 503
 
-function gateOptions(run: RunSettings): QueueGateModuleOptions {
-  const common: QueueGateModuleOptions = {
-    keyPrefix: GATE_PREFIX,
-    limits: LIMITS,
-    lease: LEASE,
-    commandTimeoutMs: COMMAND_TIMEOUT_MS,
-    pendingReleases: PENDING_RELEASES,
-  };
-  if (!run.broken) return { ...common, redis: { url: run.redisUrl } };
-  const client = new Redis(run.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  client.on('error', () => undefined);
-  return { ...common, store: brokenStore(new RedisGateStore(client, GATE_PREFIX)) };
-}
+const setup = gateSetup(settings, label, settings.broken);
 
 @Module({
-  imports: [EventEmitterModule.forRoot(), QueueGateModule.forRoot(gateOptions(settings))],
+  imports: [EventEmitterModule.forRoot(), QueueGateModule.forRoot(setup.options)],
   controllers: [TasksController, StreamController],
   providers: [
     { provide: LEDGER, useValue: ledger },
@@ -90,7 +64,7 @@ async function main(): Promise<void> {
     stopProbe();
     void app
       .close()
-      .then(() => work.quit())
+      .then(() => Promise.all([work.quit(), setup.ownClient?.quit()]))
       .finally(() => process.exit(0));
   });
   send({ type: 'ready', port });

@@ -3,14 +3,8 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { QueueGateModule, QueueGateService } from '../../src';
-import {
-  COMMAND_TIMEOUT_MS,
-  GATE_PREFIX,
-  LEASE,
-  LIMITS,
-  PENDING_RELEASES,
-  WORKER_CONCURRENCY,
-} from './config';
+import { WORKER_CONCURRENCY } from './config';
+import { gateSetup } from './gate-options';
 import { Holdings, probeLeases } from './holdings';
 import { LedgerWriter } from './ledger';
 import { streamOf } from './prng';
@@ -25,19 +19,10 @@ import { popClient, popWork, pushClient, pushWork } from './work-list';
  */
 
 const { settings, label } = childArgs();
+const setup = gateSetup(settings, label, false);
 
 @Module({
-  imports: [
-    EventEmitterModule.forRoot(),
-    QueueGateModule.forRoot({
-      redis: { url: settings.redisUrl },
-      keyPrefix: GATE_PREFIX,
-      limits: LIMITS,
-      lease: LEASE,
-      commandTimeoutMs: COMMAND_TIMEOUT_MS,
-      pendingReleases: PENDING_RELEASES,
-    }),
-  ],
+  imports: [EventEmitterModule.forRoot(), QueueGateModule.forRoot(setup.options)],
 })
 class WorkerModule {}
 
@@ -99,7 +84,10 @@ async function main(): Promise<void> {
     stopProbe();
     work.disconnect();
     handOver.disconnect();
-    void app.close().finally(() => process.exit(0));
+    void app
+      .close()
+      .then(() => setup.ownClient?.quit())
+      .finally(() => process.exit(0));
   });
   send({ type: 'ready' });
   await popLoop();
