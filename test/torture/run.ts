@@ -69,7 +69,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   const started = Date.now();
   const ledgerDir = mkdtempSync(join(tmpdir(), 'qgate-torture-ledger-'));
   const redis = await RedisProcess.start();
-  let apps: Child[] = [];
+  const apps: Child[] = [];
   let workers: WorkerPool | undefined;
   // An exit mid-run (Ctrl-C) cannot wait: SIGKILL our own pids at once. Children also leave by
   // themselves when their IPC channel to us closes.
@@ -89,19 +89,23 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   };
   const ledger = new LedgerWriter(ledgerDir, 'parent');
   const counts = emptyHttpCounts();
+  let load: LoadGenerator | undefined;
   let passed = false;
   try {
     log(`redis-server on port ${redis.port} (AOF, appendfsync always); ledgers in ${ledgerDir}`);
-    const [api0, api1, pool] = await Promise.all([
+    const [api0, api1, pool] = await Promise.allSettled([
       Child.start('api-app', 'api-0', settings),
       Child.start('api-app', 'api-1', settings),
       WorkerPool.start(2, settings),
     ]);
-    apps = [api0, api1];
-    workers = pool;
+    // Keep whatever started, so that a failed start still stops the others in `finally`.
+    for (const app of [api0, api1]) if (app.status === 'fulfilled') apps.push(app.value);
+    if (pool.status === 'fulfilled') workers = pool.value;
+    for (const start of [api0, api1, pool]) if (start.status === 'rejected') throw start.reason;
+    const workerPool = (pool as PromiseFulfilledResult<WorkerPool>).value;
     log(`API apps on ports ${apps.map((app) => app.port).join(', ')}; 2 workers up`);
 
-    const load = new LoadGenerator(
+    load = new LoadGenerator(
       apps.map((app) => `http://127.0.0.1:${app.port}`),
       options.seed,
       options.clients ?? 10,
@@ -113,17 +117,17 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const faultsUntil = loadFrom + options.loadMs;
     let faults = 0;
     for (;;) {
-      const { waitMs, fault } = planFault(rng, workers.size);
+      const { waitMs, fault } = planFault(rng, workerPool.size);
       if (Date.now() + waitMs >= faultsUntil) break;
       await sleep(waitMs);
-      if (await inject(fault, { redis, control, workers, ledger })) faults++;
+      if (await inject(fault, { redis, control, workers: workerPool, ledger })) faults++;
     }
     await sleep(Math.max(0, faultsUntil - Date.now()));
     const loadTo = Date.now();
     log(`${faults} faults injected; stopping the load`);
     // Leave Redis and the workers whole: a pause still running ends, crashed workers are back.
     await control.call('CLIENT', 'UNPAUSE');
-    await workers.settle();
+    await workerPool.settle();
     await load.stop();
 
     let drainMs: number | undefined;
@@ -133,14 +137,14 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     };
     if (options.checkLeaks ?? true) {
       const drainFrom = Date.now();
-      await drain(control, workers);
+      await drain(control, workerPool);
       drainMs = Date.now() - drainFrom;
       log(`tasks drained in ${drainMs} ms; waiting for every gate to be empty`);
       leak = await leakCheck(control);
     }
 
     await Promise.all(apps.map((app) => app.stop()));
-    await workers.stop();
+    await workerPool.stop();
     const records = readLedgers(ledgerDir);
     const report = check(records, {
       limits: LIMITS,
@@ -160,6 +164,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       durationMs: Date.now() - started,
     };
   } finally {
+    await load?.stop();
     await Promise.all(apps.map((app) => app.kill()));
     await workers?.kill();
     control.disconnect();
