@@ -28,6 +28,47 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
     },
   },
+  // Imports point one way: nest -> core <- store. The core knows neither Nest nor Redis; a store
+  // adapter knows no Nest. (Specs may reach further, to build what they test against.)
+  {
+    files: ['src/core/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/nest', '**/nest/**', '**/store', '**/store/**'],
+              message: 'core imports neither nest/ nor store/.',
+            },
+            {
+              group: ['@nestjs/*', 'ioredis', '@liaoliaots/*', 'rxjs'],
+              message: 'core is free of Nest and Redis.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/nest', '**/nest/**'], message: 'store adapters do not import nest/.' },
+            {
+              group: ['@nestjs/*', '@liaoliaots/*', 'rxjs'],
+              message: 'store adapters are free of Nest.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,

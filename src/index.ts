@@ -1,5 +1,6 @@
 export * from './core/errors';
-export { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from './core/gate-key';
+export * from './nest/errors';
+export { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from './store/redis/gate-key';
 export type { GateLogger } from './core/gate-logger';
 export type * from './core/gate-results';
 export type { KeepAliveHandle } from './core/lease-keep-alive';
@@ -13,7 +14,7 @@ export {
 } from './core/pending-release-queue';
 export { REQUEST_BOUND_HOLDER_PREFIX } from './core/request-bound';
 export { DEFAULT_COMMAND_TIMEOUT_MS, QueueGate, type QueueGateConfig } from './core/queue-gate';
-export * from './store/gate-store.interface';
+export * from './core/gate-store';
 export { MemoryGateStore } from './store/memory/memory-gate-store';
 export { RedisGateStore } from './store/redis/redis-gate-store';
 export { QUEUE_GATE_OPTIONS } from './nest/queue-gate.constants';

@@ -1,5 +1,5 @@
 import { RecordingLogger, sleep, waitFor } from '../../test/support/recording-logger';
-import type { ReleaseReply } from '../store/gate-store.interface';
+import type { ReleaseReply } from './gate-store';
 import {
   DEFAULT_PENDING_RELEASE_OPTIONS,
   type PendingRelease,

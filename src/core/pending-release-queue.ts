@@ -1,5 +1,5 @@
 import type { GateLogger } from './gate-logger';
-import type { ReleaseFence, ReleaseReply } from '../store/gate-store.interface';
+import type { ReleaseFence, ReleaseReply } from './gate-store';
 import { pairKey } from './pair-key';
 
 /** Tuning of the queue of releases that could not reach the store. */

@@ -5,7 +5,7 @@ import type {
   GateStore,
   ReconcileRequest,
   ReleaseRequest,
-} from '../store/gate-store.interface';
+} from './gate-store';
 import { MemoryGateStore } from '../store/memory/memory-gate-store';
 import { DeadlineExceededError } from './deadline';
 import {

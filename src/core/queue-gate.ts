@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { GateStore, ReleaseFence, RemovableHolder } from '../store/gate-store.interface';
+import type { GateStore, ReleaseFence, RemovableHolder } from './gate-store';
 import { withDeadline } from './deadline';
 import { GateUnavailableError, type GateOperation } from './errors/gate-unavailable.error';
 import { InvalidArgumentError } from './errors/invalid-argument.error';

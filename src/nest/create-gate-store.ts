@@ -1,8 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
-import { DEFAULT_KEY_PREFIX } from '../core/gate-key';
-import { MissingDependencyError } from '../core/errors/missing-dependency.error';
-import { MissingGateStoreError } from '../core/errors/missing-gate-store.error';
-import type { GateStore } from '../store/gate-store.interface';
+import { DEFAULT_KEY_PREFIX } from '../store/redis/gate-key';
+import { MissingDependencyError } from './errors/missing-dependency.error';
+import { MissingGateStoreError } from './errors/missing-gate-store.error';
+import type { GateStore } from '../core/gate-store';
 import { MemoryGateStore } from '../store/memory/memory-gate-store';
 import { RedisGateStore } from '../store/redis/redis-gate-store';
 import { optionalRequire } from './optional-require';

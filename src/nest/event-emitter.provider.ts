@@ -1,6 +1,6 @@
 import type { Provider } from '@nestjs/common';
 import type { LifecycleEmitter } from './lifecycle-emitter';
-import { MissingDependencyError } from '../core/errors/missing-dependency.error';
+import { MissingDependencyError } from './errors/missing-dependency.error';
 import { optionalRequire } from './optional-require';
 import { QUEUE_GATE_EVENT_EMITTER, QUEUE_GATE_OPTIONS } from './queue-gate.constants';
 import type { QueueGateModuleOptions } from './queue-gate.options';

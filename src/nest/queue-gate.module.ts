@@ -1,6 +1,6 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
-import { InvalidQueueGateOptionsError } from '../core/errors/invalid-options.error';
-import { GateStore } from '../store/gate-store.interface';
+import { InvalidQueueGateOptionsError } from './errors/invalid-options.error';
+import { GateStore } from '../core/gate-store';
 import { createGateStore, type GateStoreHandle, NESTJS_REDIS } from './create-gate-store';
 import { eventEmitterProvider } from './event-emitter.provider';
 import { optionalRequire } from './optional-require';

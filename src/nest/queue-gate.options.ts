@@ -3,7 +3,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { LeasePolicy } from '../core/lease-policy';
 import type { GateLimit, LimitSource } from '../core/limit-source';
 import type { PendingReleaseOptions } from '../core/pending-release-queue';
-import type { GateStore } from '../store/gate-store.interface';
+import type { GateStore } from '../core/gate-store';
 import type { QueueGateEventNames } from './task-lifecycle.events';
 
 /** Where the Redis store gets its connection; give exactly one of the three sources. */

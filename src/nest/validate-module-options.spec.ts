@@ -1,4 +1,5 @@
-import { InvalidQueueGateOptionsError, QueueGateError } from '../core/errors';
+import { QueueGateError } from '../core/errors';
+import { InvalidQueueGateOptionsError } from './errors';
 import { MemoryGateStore } from '../store/memory/memory-gate-store';
 import { validateModuleOptions, validateQueueLimitedOptions } from './validate-module-options';
 

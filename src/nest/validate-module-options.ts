@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../core/errors/invalid-argument.error';
-import { InvalidQueueGateOptionsError } from '../core/errors/invalid-options.error';
+import { InvalidQueueGateOptionsError } from './errors/invalid-options.error';
 import { MAX_LEASE_MS, MAX_TIMER_MS } from '../core/limits';
 import { assertLimit, assertModelName } from '../core/validation';
 import type { QueueGateModuleOptions, QueueLimitedOptions } from './queue-gate.options';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { gateKey } from '../../src/core/gate-key';
+import { gateKey } from '../../src/store/redis/gate-key';
 import { startRedisServer, type RedisServer } from '../support/redis-server';
 import { combine, startFleet, type Fleet } from '../support/strictness-fleet';
 import { counterKey, type StrictnessJob } from '../support/strictness-protocol';

@@ -1,4 +1,4 @@
-import type { GateStore } from '../../src/store/gate-store.interface';
+import type { GateStore } from '../../src/core/gate-store';
 
 /** One store to run the contract against, fresh for each test. */
 export interface StoreUnderTest {

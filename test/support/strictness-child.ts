@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { gateKey } from '../../src/core/gate-key';
+import { gateKey } from '../../src/store/redis/gate-key';
 import { checkGate } from './strictness-checker';
 import { naiveGate, strictGate } from './strictness-gates';
 import {

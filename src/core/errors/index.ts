@@ -4,8 +4,5 @@ export * from './invalid-model-name.error';
 export * from './invalid-task-id.error';
 export * from './invalid-limit.error';
 export * from './invalid-expected-seconds.error';
-export * from './invalid-options.error';
 export * from './gate-unavailable.error';
 export * from './stale-token.error';
-export * from './missing-gate-store.error';
-export * from './missing-dependency.error';

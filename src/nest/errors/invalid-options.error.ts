@@ -1,5 +1,5 @@
-import { describeValue } from './describe-value';
-import { QueueGateError } from './queue-gate.error';
+import { describeValue } from '../../core/errors/describe-value';
+import { QueueGateError } from '../../core/errors/queue-gate.error';
 
 /**
  * Thrown at boot when the module options are malformed. `option` is the dotted path of the

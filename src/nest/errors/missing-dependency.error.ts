@@ -1,4 +1,4 @@
-import { QueueGateError } from './queue-gate.error';
+import { QueueGateError } from '../../core/errors/queue-gate.error';
 
 /** Thrown when a feature needs an optional peer package that is not installed or not set up. */
 export class MissingDependencyError extends QueueGateError {

@@ -1,4 +1,4 @@
-import { QueueGateError } from './queue-gate.error';
+import { QueueGateError } from '../../core/errors/queue-gate.error';
 
 /**
  * Thrown at boot when the module was given no store: the gate never falls back to a

@@ -10,7 +10,7 @@ import type {
   ReleaseReply,
   ReleaseRequest,
   UsageReply,
-} from '../gate-store.interface';
+} from '../../core/gate-store';
 
 /** One holder's slot: its lease end, and the admission that holds it. */
 interface Slot {

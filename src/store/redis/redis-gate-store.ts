@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from '../../core/gate-key';
+import { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from './gate-key';
 import type {
   AcquireReply,
   AcquireRequest,
@@ -12,7 +12,7 @@ import type {
   ReleaseReply,
   ReleaseRequest,
   UsageReply,
-} from '../gate-store.interface';
+} from '../../core/gate-store';
 import { defineGateScripts, type GateRedisClient } from './gate-scripts';
 
 /**

@@ -1,0 +1,3 @@
+export * from './invalid-options.error';
+export * from './missing-dependency.error';
+export * from './missing-gate-store.error';
