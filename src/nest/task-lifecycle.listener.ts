@@ -125,9 +125,10 @@ export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicat
         return await work(task);
       } catch (error) {
         const cause = error instanceof Error ? error.message : String(error);
-        this.logger.error(
-          `Event "${event}" for task "${task.taskId}" on gate "${task.model}" failed: ${cause}`,
-        );
+        const line = `Event "${event}" for task "${task.taskId}" on gate "${task.model}" failed: ${cause}`;
+        // A release the gate queued will still land: a warning, not an error.
+        if (error instanceof GateUnavailableError && error.releaseQueued) this.logger.warn(line);
+        else this.logger.error(line);
         return false;
       }
     };
