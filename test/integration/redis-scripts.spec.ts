@@ -1,7 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { defineGateScripts, type GateRedisClient } from '../../src/store/redis/gate-scripts';
 import { RedisGateStore } from '../../src/store/redis/redis-gate-store';
-import { startRedisServer } from '../support/redis-server';
 import { closeClient, dropKeys, newRedis, uniquePrefix } from '../support/test-redis';
 
 const HOUR = 3_600_000;
@@ -145,30 +144,6 @@ describe('gate scripts on Redis', () => {
       await acquire({ holder: 'kept', limit: 0, leaseMs: HOUR });
       await store.reconcile({ gate: 'm', holders: ['kept'], leaseMs: HOUR });
       expect((await client.hkeys(store.tokensKeyOf('m'))).sort()).toEqual(['', 'kept']);
-    });
-  });
-
-  describe('unfenced release', () => {
-    it('removes the slot and its token in one transaction, without a script', async () => {
-      // A private server: its command counters see this test's commands only.
-      const server = await startRedisServer();
-      const own = new Redis(server.url);
-      try {
-        const ownStore = new RedisGateStore(own, prefix);
-        await ownStore.acquire({ gate: 'm', holder: 'a', limit: 1, leaseMs: HOUR, attempt: 'x' });
-        await own.config('RESETSTAT');
-        expect(await ownStore.release({ gate: 'm', holder: 'a' })).toMatchObject({
-          released: true,
-        });
-        const stats = await own.info('commandstats');
-        expect(stats).toMatch(/cmdstat_exec:calls=1,/);
-        expect(stats).not.toMatch(/cmdstat_evalsha/);
-        expect(await own.hkeys(ownStore.tokensKeyOf('m'))).toEqual(['']);
-        expect(await own.exists(ownStore.keyOf('m'))).toBe(0);
-      } finally {
-        await closeClient(own);
-        await server.stop();
-      }
     });
   });
 

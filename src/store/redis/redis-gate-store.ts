@@ -65,25 +65,15 @@ export class RedisGateStore implements GateStore {
   }
 
   async release({ gate, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
-    const key = this.keyOf(gate);
-    const tokens = this.tokensKeyOf(gate);
-    if (fence === undefined) {
-      // Unfenced: nothing to check, so no script: a transaction removes the slot and its token
-      // together, at about half a script's cost in Redis time.
-      const replies = await this.client.multi().zrem(key, holder).hdel(tokens, holder).exec();
-      const [removed] = (replies ?? []).map(([error, value]) => {
-        if (error) throw error;
-        return value;
-      });
-      return { released: removed === 1, stale: false, currentToken: null };
-    }
     const [kind, fencedTo] =
-      'token' in fence
-        ? (['token', String(fence.token)] as const)
-        : (['attempt', fence.attempt] as const);
+      fence === undefined
+        ? (['', ''] as const)
+        : 'token' in fence
+          ? (['token', String(fence.token)] as const)
+          : (['attempt', fence.attempt] as const);
     const [released, stale, currentToken] = await this.client.queueGateRelease(
-      key,
-      tokens,
+      this.keyOf(gate),
+      this.tokensKeyOf(gate),
       holder,
       kind,
       fencedTo,
