@@ -1,5 +1,5 @@
 import { MAX_LEASE_MS, MAX_LIMIT } from '../../../core/limits';
-import { GATE_LUA_HELPERS } from './gate-helpers.lua';
+import { luaHelpers } from './gate-helpers.lua';
 
 /**
  * Takes one slot of a gate for a holder, or says why not, in one atomic step.
@@ -17,7 +17,7 @@ export const ACQUIRE_LUA = `
 --   { admitted, alreadyHeld, used, reclaimed, expiresAt, now, token }
 --   admitted and alreadyHeld are 0/1; used counts live holders after the call; expiresAt and
 --   token are 0 when not admitted.
-${GATE_LUA_HELPERS}
+${luaHelpers('server_now', 'checked_integer', 'next_token', 'record_admission', 'parse_token', 'outlive_lease', 'reclaim_ended')}
 local key, tokens = KEYS[1], KEYS[2]
 local holder = ARGV[1]
 local limit = checked_integer(ARGV[2], 'limit', 0, ${MAX_LIMIT})

@@ -1,5 +1,5 @@
 import { MAX_LEASE_MS } from '../../../core/limits';
-import { GATE_LUA_HELPERS } from './gate-helpers.lua';
+import { luaHelpers } from './gate-helpers.lua';
 
 /**
  * Renews a live lease. A lease that already ended is reported lost and is not brought back:
@@ -16,7 +16,7 @@ export const EXTEND_LUA = `
 --   { extended, expiresAt, now, stale, currentToken }
 --   extended is 0/1; expiresAt is 0 when not extended; stale is 1 when the holder now holds a
 --   newer admission than the caller's token (nothing changed).
-${GATE_LUA_HELPERS}
+${luaHelpers('server_now', 'checked_integer', 'parse_token', 'outlive_lease')}
 local key, tokens = KEYS[1], KEYS[2]
 local holder = ARGV[1]
 local lease_ms = checked_integer(ARGV[2], 'leaseMs', 1, ${MAX_LEASE_MS})

@@ -1,4 +1,4 @@
-import { GATE_LUA_HELPERS } from './gate-helpers.lua';
+import { luaHelpers } from './gate-helpers.lua';
 
 /**
  * Lists live holders with their lease ends and tokens, soonest end first. Reads only.
@@ -10,7 +10,7 @@ export const HOLDERS_LUA = `
 -- Output:
 --   { now, { holder1, expiresAt1, token1, holder2, expiresAt2, token2, ... } }
 --   a token is 0 for a holder that has none (recorded before tokens existed)
-${GATE_LUA_HELPERS}
+${luaHelpers('server_now', 'parse_token')}
 local key, tokens = KEYS[1], KEYS[2]
 local now_ms = server_now()
 

@@ -1,5 +1,5 @@
 import { MAX_LEASE_MS } from '../../../core/limits';
-import { GATE_LUA_HELPERS, KEY_GRACE_MS } from './gate-helpers.lua';
+import { KEY_GRACE_MS, luaHelpers } from './gate-helpers.lua';
 
 /**
  * Replaces a gate's membership with the holders the application knows to be active (from its
@@ -22,7 +22,7 @@ export const RECONCILE_LUA = `
 --                    it holds that token ('' for any token)
 -- Output:
 --   { added, removed, used }
-${GATE_LUA_HELPERS}
+${luaHelpers('server_now', 'checked_integer', 'reclaim_ended', 'parse_token', 'next_token', 'record_admission')}
 local key, tokens = KEYS[1], KEYS[2]
 local lease_ms = checked_integer(ARGV[1], 'leaseMs', 1, ${MAX_LEASE_MS})
 local spared = ARGV[2]

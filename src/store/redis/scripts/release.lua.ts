@@ -1,4 +1,4 @@
-import { GATE_LUA_HELPERS } from './gate-helpers.lua';
+import { luaHelpers } from './gate-helpers.lua';
 
 /**
  * Gives a holder's slot back, optionally fenced: only when the holder still holds the admission
@@ -15,7 +15,7 @@ export const RELEASE_LUA = `
 --   { released, stale, currentToken }
 --   released is 1 when the holder was removed; stale is 1 when a fence did not match the
 --   holder's current admission (then nothing changed and currentToken names that admission).
-${GATE_LUA_HELPERS}
+${luaHelpers('parse_token')}
 local key, tokens = KEYS[1], KEYS[2]
 local holder, fence, fenced_to = ARGV[1], ARGV[2], ARGV[3]
 

@@ -1,4 +1,4 @@
-import { GATE_LUA_HELPERS } from './gate-helpers.lua';
+import { luaHelpers } from './gate-helpers.lua';
 
 /**
  * Counts live holders, ignoring leases that ended but were not reclaimed yet. Reads only.
@@ -8,7 +8,7 @@ export const USAGE_LUA = `
 --   KEYS[1]  the gate: sorted set of holder ids scored by lease end
 -- Output:
 --   { used, now }
-${GATE_LUA_HELPERS}
+${luaHelpers('server_now')}
 local key = KEYS[1]
 local now_ms = server_now()
 
