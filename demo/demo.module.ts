@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
-import { QueueGateModule } from '../index';
+import { QueueGateModule } from '../src';
 import { DEMO_SETTINGS } from './demo.constants';
 import type { DemoSettings } from './demo.settings';
 import { GatesController } from './gates.controller';

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { QueueGateService } from '../index';
+import { QueueGateService } from '../src';
 import { DEMO_LIMITS } from './demo.settings';
 
 @Controller('v1/gates')

@@ -8,7 +8,7 @@ import {
   Post,
   type ExecutionContext,
 } from '@nestjs/common';
-import { GateSlot, type GateSlotInfo, QueueLimited } from '../index';
+import { GateSlot, type GateSlotInfo, QueueLimited } from '../src';
 import { DEMO_LIMITS } from './demo.settings';
 import { TaskRepository } from './task.repository';
 

@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { QUEUE_GATE_EVENTS, TaskLifecycleEvent } from '../index';
+import { QUEUE_GATE_EVENTS, TaskLifecycleEvent } from '../src';
 import { DEMO_SETTINGS } from './demo.constants';
 import type { DemoSettings } from './demo.settings';
 import type { Task } from './task';

@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DemoModule } from '../../src/demo/demo.module';
-import { DEMO_LIMITS, type DemoSettings } from '../../src/demo/demo.settings';
+import { DemoModule } from '../../demo/demo.module';
+import { DEMO_LIMITS, type DemoSettings } from '../../demo/demo.settings';
 import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
 
 /** The demo gateway as `npm start` runs it, on the Redis store, with quick tasks that all succeed. */
