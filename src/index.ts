@@ -21,6 +21,7 @@ export { QUEUE_GATE_OPTIONS } from './nest/queue-gate.constants';
 export { QueueGateModule } from './nest/queue-gate.module';
 export type * from './nest/queue-gate.options';
 export { QueueGateService } from './nest/queue-gate.service';
+export { ResponseSlotRegistry } from './nest/response-slot-registry';
 export * from './nest/task-lifecycle.events';
 export type { GateSlotInfo } from './nest/gate-slot';
 export { GateSlot } from './nest/gate-slot.decorator';

@@ -34,6 +34,7 @@ import {
 import { rateLimitHeaders } from './rate-limit-headers';
 import { RequestAlreadyAnsweredException } from './request-already-answered.exception';
 import { REQUEST_SLOT, RequestSlot } from './request-slot';
+import { ResponseSlotRegistry } from './response-slot-registry';
 
 /** The request and response a guard works on, whatever the transport. */
 export interface GateHttpPair {
@@ -58,6 +59,7 @@ export class QueueGateGuard implements CanActivate {
     protected readonly reflector: Reflector,
     protected readonly gate: QueueGateService,
     @Inject(QUEUE_GATE_OPTIONS) protected readonly moduleOptions: QueueGateModuleOptions,
+    protected readonly responseSlots: ResponseSlotRegistry,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -274,10 +276,10 @@ export class QueueGateGuard implements CanActivate {
         : undefined;
     const requestSlot: RequestSlot = new RequestSlot(slot, mode, this.gate, {
       keeper,
-      onSettled: () => this.gate.untrackResponseSlot(requestSlot),
+      onSettled: () => this.responseSlots.untrack(requestSlot),
       endResponse: () => this.endResponse(response),
     });
-    if (mode === 'response') this.gate.trackResponseSlot(requestSlot);
+    if (mode === 'response') this.responseSlots.track(requestSlot);
     request[REQUEST_SLOT] = requestSlot;
     this.onResponseEnd(response, (finished, statusCode) =>
       requestSlot.responseEnded(finished, statusCode),

@@ -10,7 +10,9 @@ import type {
   QueueGateModuleOptions,
   QueueGateOptionsFactory,
 } from './queue-gate.options';
+import { QueueGateConnection } from './queue-gate.connection';
 import { QueueGateService } from './queue-gate.service';
+import { ResponseSlotRegistry } from './response-slot-registry';
 import { ScheduledReconciler } from './scheduled-reconciler';
 import { TaskLifecycleListener } from './task-lifecycle.listener';
 import { validateModuleOptions } from './validate-module-options';
@@ -69,11 +71,13 @@ export class QueueGateModule {
           inject: [QUEUE_GATE_STORE_HANDLE],
         },
         eventEmitterProvider(),
+        QueueGateConnection,
         QueueGateService,
+        ResponseSlotRegistry,
         TaskLifecycleListener,
         ScheduledReconciler,
       ],
-      exports: [QUEUE_GATE_OPTIONS, GateStore, QueueGateService],
+      exports: [QUEUE_GATE_OPTIONS, GateStore, QueueGateService, ResponseSlotRegistry],
     };
   }
 }

@@ -10,6 +10,7 @@ import {
   TaskLifecycleEvent,
 } from '../../../src';
 import { RequestSlot } from '../../../src/nest/request-slot';
+import { ResponseSlotRegistry } from '../../../src/nest/response-slot-registry';
 import { CapturedLogger } from '../../support/http-app';
 import { type RedisServer, startRedisServer } from '../../support/redis-server';
 import { uniquePrefix } from '../../support/test-redis';
@@ -143,7 +144,7 @@ describe('shutdown order', () => {
         gate,
         { endResponse: () => endAsked++ },
       );
-      gate.trackResponseSlot(slot);
+      app.get(ResponseSlotRegistry).track(slot);
 
       const started = Date.now();
       await app.close();
