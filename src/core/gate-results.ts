@@ -19,7 +19,9 @@ export interface AcquireResult {
   acquired: boolean;
   /** True when the task already held its slot (a retry or duplicate): still one slot. */
   alreadyHeld: boolean;
+  /** The gate (model) of the call. */
   model: string;
+  /** The holder id: the given task id, or the UUID made for it. */
   taskId: string;
   /** Live holders of the gate after the call. */
   used: number;
@@ -67,7 +69,9 @@ export interface KeepAliveOptions extends ExtendOptions {
 
 /** A gate's occupancy. */
 export interface GateUsage {
+  /** The gate (model). */
   model: string;
+  /** Live holders of the gate now. */
   used: number;
   /** Null when unlimited. */
   limit: GateLimit;
@@ -77,6 +81,7 @@ export interface GateUsage {
 
 /** One live holder of a gate. */
 export interface GateHolderInfo {
+  /** The holder id. */
   taskId: string;
   /** Lease end in ms since the epoch, by the store's clock. */
   expiresAt: number;
@@ -86,6 +91,7 @@ export interface GateHolderInfo {
 
 /** A holder a reconcile may remove, only while it holds the admission named by `token`. */
 export interface FencedHolder {
+  /** The holder id. */
   taskId: string;
   /** Remove only while the task holds this token; absent for any. */
   token?: number;
@@ -104,8 +110,12 @@ export interface ReconcileOptions extends ExtendOptions {
 
 /** The answer of a reconcile. */
 export interface ReconcileResult {
+  /** The gate (model). */
   model: string;
+  /** Holders added: active tasks the gate did not hold (with a fresh lease and token). */
   added: number;
+  /** Holders removed: tasks the gate held but the active list did not name. */
   removed: number;
+  /** Live holders after the reconcile. */
   used: number;
 }

@@ -7,22 +7,44 @@
  * strictly increases per gate.
  */
 export interface GateStore {
+  /**
+   * Reclaims ended leases, then admits the holder if the gate has room or it already holds; records
+   * its token. One atomic step.
+   */
   acquire(request: AcquireRequest): Promise<AcquireReply>;
+  /**
+   * Removes the holder and its token, unless a fence names an admission it no longer holds (then
+   * `stale`). Idempotent.
+   */
   release(request: ReleaseRequest): Promise<ReleaseReply>;
+  /**
+   * Renews a live lease to `leaseMs` from now, never shortening it; a lost lease is not brought
+   * back.
+   */
   extend(request: ExtendRequest): Promise<ExtendReply>;
+  /** Counts the live holders of a gate. */
   usage(gate: string): Promise<UsageReply>;
+  /** Lists the live holders of a gate with their lease ends and tokens, soonest lease end first. */
   holders(gate: string): Promise<HoldersReply>;
+  /**
+   * Makes the gate hold exactly `holders` (sparing what `removable` and `sparedPrefix` protect), in
+   * one atomic step.
+   */
   reconcile(request: ReconcileRequest): Promise<ReconcileReply>;
 }
 
 /** Injection token of the {@link GateStore} a module uses. */
 export const GateStore = Symbol('GateStore');
 
+/** The part of a store request that names one holder of one gate. */
 export interface HolderRequest {
+  /** The gate (model name); the store derives its keys from it. */
   gate: string;
+  /** The holder (task id). */
   holder: string;
 }
 
+/** A request to take one slot of a gate. */
 export interface AcquireRequest extends HolderRequest {
   /** Highest number of live holders, or null for unlimited. */
   limit: number | null;
@@ -37,6 +59,7 @@ export interface AcquireRequest extends HolderRequest {
   renew?: boolean;
 }
 
+/** The store's answer to an acquire. */
 export interface AcquireReply {
   /** True when the holder holds a slot after the call (newly or already). */
   admitted: boolean;
@@ -54,14 +77,20 @@ export interface AcquireReply {
   token: number | null;
 }
 
-/** What a release is fenced to: it changes nothing unless the holder still holds that admission. */
+/**
+ * What a release is fenced to: it changes nothing unless the holder still holds that admission.
+ * `{ token }` names an admission by its fencing token; `{ attempt }` names the one acquire call
+ * that took it, to undo an acquire whose answer was lost.
+ */
 export type ReleaseFence = { token: number } | { attempt: string };
 
+/** A request to give a holder's slot back. */
 export interface ReleaseRequest extends HolderRequest {
   /** Absent: unfenced, the holder's slot goes whatever admission it is. */
   fence?: ReleaseFence;
 }
 
+/** The store's answer to a release. */
 export interface ReleaseReply {
   /** True when the holder was recorded and is now removed. */
   released: boolean;
@@ -71,17 +100,21 @@ export interface ReleaseReply {
   currentToken: number | null;
 }
 
+/** A request to renew a holder's lease. */
 export interface ExtendRequest extends HolderRequest {
+  /** The new lease length from now, in ms. */
   leaseMs: number;
   /** The token of the admission to renew; absent renews whatever the holder holds. */
   token?: number;
 }
 
+/** The store's answer to an extend. */
 export interface ExtendReply {
   /** False when the lease was already lost (expired or released); it is not brought back. */
   extended: boolean;
   /** The lease's end after the call, or null when not extended. */
   expiresAt: number | null;
+  /** The store's clock at the decision, in ms. */
   now: number;
   /** True when the holder holds a newer admission than `token`: nothing changed. */
   stale: boolean;
@@ -89,31 +122,43 @@ export interface ExtendReply {
   currentToken: number | null;
 }
 
+/** The store's answer to a usage query. */
 export interface UsageReply {
+  /** Live holders of the gate. */
   used: number;
+  /** The store's clock at the count, in ms. */
   now: number;
 }
 
+/** One live holder, as the store reports it. */
 export interface GateHolder {
+  /** The holder (task id). */
   holder: string;
+  /** Lease end in ms since the epoch, by the store's clock. */
   expiresAt: number;
   /** The admission's fencing token (0 for a holder recorded before tokens existed). */
   token: number;
 }
 
+/** The store's answer to a holders query. */
 export interface HoldersReply {
+  /** The live holders, soonest lease end first. */
   holders: GateHolder[];
+  /** The store's clock at the read, in ms. */
   now: number;
 }
 
 /** A holder that a reconcile may remove, optionally only while it holds one admission. */
 export interface RemovableHolder {
+  /** The holder (task id) that may be removed. */
   holder: string;
   /** Remove only while the holder holds this token; absent for any. */
   token?: number;
 }
 
+/** A request to make a gate hold exactly a given set of holders. */
 export interface ReconcileRequest {
+  /** The gate (model name). */
   gate: string;
   /** The complete set of holders that should exist; every other holder is removed. */
   holders: readonly string[];
@@ -128,8 +173,12 @@ export interface ReconcileRequest {
   sparedPrefix?: string;
 }
 
+/** The store's answer to a reconcile. */
 export interface ReconcileReply {
+  /** Holders added. */
   added: number;
+  /** Holders removed. */
   removed: number;
+  /** Live holders after the reconcile. */
   used: number;
 }

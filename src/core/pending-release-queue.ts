@@ -12,6 +12,10 @@ export interface PendingReleaseOptions {
   maxDelayMs: number;
 }
 
+/**
+ * Defaults of the `pendingReleases` option: at most 10000 queued, retries from 100 ms doubling up
+ * to 5000 ms.
+ */
 export const DEFAULT_PENDING_RELEASE_OPTIONS: Readonly<PendingReleaseOptions> = Object.freeze({
   maxSize: 10_000,
   initialDelayMs: 100,

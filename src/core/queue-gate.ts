@@ -46,6 +46,7 @@ export interface QueueGateConfig {
   commandTimeoutMs?: number;
   /** Tuning of the retry queue of releases that could not reach the store. */
   pendingReleases?: Partial<PendingReleaseOptions>;
+  /** Where the gate logs queued, landed and dropped releases and lost leases. Default: silent. */
   logger?: GateLogger;
   /** Called when a keep-alive finds its lease already lost. */
   onLeaseLost?: (model: string, taskId: string, token: number | undefined) => void;
@@ -69,9 +70,11 @@ export class QueueGate {
   private readonly keepAlives = new Map<string, { keeper: LeaseKeepAlive; token?: number }>();
   /** Unfenced releases still awaiting their answer, by pair key; see `release`. */
   private readonly releasesInFlight = new Map<string, Set<InFlightRelease>>();
+  /** The logger from the config (silent by default). */
   protected readonly logger: GateLogger;
 
   constructor(
+    /** The store that keeps the gates (Redis or memory). */
     protected readonly store: GateStore,
     private readonly config: QueueGateConfig = {},
   ) {

@@ -10,9 +10,15 @@ export type GateOperation = 'acquire' | 'release' | 'extend' | 'usage' | 'holder
  */
 export class GateUnavailableError extends QueueGateError {
   constructor(
+    /** The gate (model) of the call. */
     readonly model: string,
+    /** The gate operation that failed. */
     readonly operation: GateOperation,
     cause: unknown,
+    /**
+     * True when the operation was a release that the gate queued and keeps retrying until it lands.
+     * Default false.
+     */
     readonly releaseQueued = false,
   ) {
     super(

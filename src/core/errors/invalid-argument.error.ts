@@ -7,7 +7,12 @@ import { QueueGateError } from './queue-gate.error';
  */
 export class InvalidArgumentError extends QueueGateError {
   constructor(
+    /**
+     * The malformed argument, by name or path (`model`, `taskId`, `limit (from …)`,
+     * `everySeconds`).
+     */
     readonly argument: string,
+    /** The value that was passed. */
     readonly value: unknown,
     /** What a valid value looks like. */
     readonly requirement: string,

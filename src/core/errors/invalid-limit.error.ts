@@ -7,7 +7,12 @@ import { InvalidArgumentError } from './invalid-argument.error';
 export class InvalidLimitError extends InvalidArgumentError {
   constructor(
     value: unknown,
+    /**
+     * Where the limit came from: `the limit argument`, `the limits option` or `the defaultLimit
+     * option`.
+     */
     readonly source: string,
+    /** The model whose limit it is, when known. */
     readonly model?: string,
   ) {
     super(

@@ -7,10 +7,15 @@ import { QueueGateError } from './queue-gate.error';
  */
 export class StaleTokenError extends QueueGateError {
   constructor(
+    /** The gate (model) of the call. */
     readonly model: string,
+    /** The task whose admission is over. */
     readonly taskId: string,
+    /** The fenced operation that changed nothing. */
     readonly operation: 'release' | 'extend',
+    /** The token the call named. */
     readonly token: number,
+    /** The token of the admission the task holds now (null when it holds none). */
     readonly currentToken: number | null,
   ) {
     super(
