@@ -2,25 +2,40 @@ import { InvalidArgumentError } from '../core/errors/invalid-argument.error';
 import { InvalidQueueGateOptionsError } from './errors/invalid-options.error';
 import { MAX_LEASE_MS, MAX_TIMER_MS } from '../core/limits';
 import { assertLimit, assertModelName } from '../core/validation';
-import type { QueueGateModuleOptions, QueueLimitedOptions } from './queue-gate.options';
+import type {
+  QueueGateModuleOptions,
+  QueueGateRedisOptions,
+  QueueLimitedOptions,
+} from './queue-gate.options';
 import { QUEUE_GATE_EVENTS } from './task-lifecycle.events';
 
 type Check = (value: unknown) => string | undefined;
 
-const KNOWN_OPTIONS: readonly (keyof QueueGateModuleOptions)[] = [
-  'store',
-  'redis',
-  'keyPrefix',
-  'limits',
-  'defaultLimit',
-  'lease',
-  'commandTimeoutMs',
-  'pendingReleases',
-  'queueLimited',
-  'events',
-  'reconcile',
-  'shutdownTimeoutMs',
-];
+/**
+ * Every option, as the keys of a record over the options type: the compiler refuses this list
+ * when an option is added to the type and not here, or the other way round.
+ */
+const KNOWN_OPTIONS = Object.keys({
+  store: true,
+  redis: true,
+  keyPrefix: true,
+  limits: true,
+  defaultLimit: true,
+  lease: true,
+  commandTimeoutMs: true,
+  pendingReleases: true,
+  queueLimited: true,
+  events: true,
+  reconcile: true,
+  shutdownTimeoutMs: true,
+} satisfies Record<keyof QueueGateModuleOptions, true>);
+
+const KNOWN_REDIS_OPTIONS = Object.keys({
+  client: true,
+  namespace: true,
+  url: true,
+  options: true,
+} satisfies Record<keyof QueueGateRedisOptions, true>);
 
 const positive: Check = (v) =>
   typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'it must be a number > 0';
@@ -51,7 +66,7 @@ export function validateModuleOptions(options: unknown): asserts options is Queu
   if (!isObject(options)) fail('options', options, 'the options must be an object');
   const o = options as QueueGateModuleOptions;
   for (const key of Object.keys(o)) {
-    if (!KNOWN_OPTIONS.includes(key as keyof QueueGateModuleOptions)) {
+    if (!KNOWN_OPTIONS.includes(key)) {
       fail(
         key,
         (o as Record<string, unknown>)[key],
@@ -119,6 +134,11 @@ export function validateQueueLimitedOptions(options: unknown, path: string): voi
 function validateRedis(redis: unknown): void {
   if (!isObject(redis)) fail('redis', redis, 'it must be an object');
   const r = redis as Record<string, unknown>;
+  for (const key of Object.keys(r)) {
+    if (!KNOWN_REDIS_OPTIONS.includes(key)) {
+      fail(`redis.${key}`, r[key], `unknown option; known: ${KNOWN_REDIS_OPTIONS.join(', ')}`);
+    }
+  }
   const sources = ['client', 'namespace', 'url/options'].filter((name) =>
     name === 'url/options' ? r.url !== undefined || r.options !== undefined : r[name] !== undefined,
   );

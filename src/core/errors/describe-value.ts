@@ -11,5 +11,15 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return `an object (${Object.prototype.toString.call(value)})`;
+  return describeObject(value as object);
+}
+
+/** A plain object by its keys (`an object with keys uri, port`); another by its class name. */
+function describeObject(value: object): string {
+  const name = value.constructor?.name;
+  if (name && name !== 'Object') return `an instance of ${name}`;
+  const keys = Object.keys(value);
+  if (keys.length === 0) return 'an empty object';
+  const shown = keys.slice(0, 8).join(', ') + (keys.length > 8 ? ', …' : '');
+  return `an object with key${keys.length === 1 ? '' : 's'} ${shown}`;
 }
