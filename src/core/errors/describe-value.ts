@@ -11,7 +11,7 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return describeObject(value as object);
+  return describeObject(value);
 }
 
 /** A plain object by its keys (`an object with keys uri, port`); another by its class name. */
