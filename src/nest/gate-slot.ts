@@ -2,6 +2,7 @@ import type { GateLimit } from '../core/limit-source';
 
 /** The slot a `@QueueLimited` request holds, as seen by its handler through `@GateSlot()`. */
 export interface GateSlotInfo {
+  /** The gate (model) the request was admitted to. */
   model: string;
   /** The holder id: store it with the task, and release with it when the task ends. */
   taskId: string;

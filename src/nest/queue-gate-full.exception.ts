@@ -6,7 +6,9 @@ import { HttpException, HttpStatus } from '@nestjs/common';
  */
 export class QueueGateFullException extends HttpException {
   constructor(
+    /** The gate (model) that is full. */
     readonly model: string,
+    /** Its limit. */
     readonly limit: number,
   ) {
     super(

@@ -6,6 +6,7 @@ import { HttpException, HttpStatus } from '@nestjs/common';
  */
 export class QueueGateUnavailableException extends HttpException {
   constructor(
+    /** The gate (model) that could not be reached. */
     readonly model: string,
     cause: unknown,
   ) {

@@ -38,7 +38,9 @@ import { ResponseSlotRegistry } from './response-slot-registry';
 
 /** The request and response a guard works on, whatever the transport. */
 export interface GateHttpPair {
+  /** The request object; the guard attaches the request's slot to it. */
   request: Record<PropertyKey, any>;
+  /** The response object (Express, Fastify, or the transport's own). */
   response: any;
 }
 
@@ -52,13 +54,18 @@ export interface GateHttpPair {
  */
 @Injectable()
 export class QueueGateGuard implements CanActivate {
+  /** Logs the start and end of a `failOpen` outage. */
   protected readonly logger = new Logger('QueueGate');
   private inOutage = false;
 
   constructor(
+    /** Reads the `@QueueLimited` and `@SkipQueueGate` metadata. */
     protected readonly reflector: Reflector,
+    /** The gate the slots are taken from. */
     protected readonly gate: QueueGateService,
+    /** The module options (their `queueLimited` defaults apply to every route). */
     @Inject(QUEUE_GATE_OPTIONS) protected readonly moduleOptions: QueueGateModuleOptions,
+    /** Open `'response'` slots, which shutdown ends before they go back. */
     protected readonly responseSlots: ResponseSlotRegistry,
   ) {}
 

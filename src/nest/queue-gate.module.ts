@@ -26,6 +26,12 @@ import { validateModuleOptions } from './validate-module-options';
  */
 @Module({})
 export class QueueGateModule {
+  /**
+   * Registers the gate with fixed options; `isGlobal` (default false) makes the module global. The
+   * options are checked at boot, which fails with `InvalidQueueGateOptionsError` (a malformed or
+   * unknown option), `MissingGateStoreError` (no store) or `MissingDependencyError` (an optional
+   * peer the options need is missing).
+   */
   static forRoot(options: QueueGateModuleOptions & { isGlobal?: boolean } = {}): DynamicModule {
     const { isGlobal, ...gateOptions } = options;
     return QueueGateModule.assemble(
@@ -35,6 +41,11 @@ export class QueueGateModule {
     );
   }
 
+  /**
+   * Registers the gate with options made by `useFactory`, `useClass` or `useExisting`; `isGlobal`
+   * (default false) makes the module global. Throws `InvalidQueueGateOptionsError` at once unless
+   * exactly one of the three is given; the options made are checked at boot like `forRoot`'s.
+   */
   static forRootAsync(options: QueueGateModuleAsyncOptions): DynamicModule {
     const ways = (['useFactory', 'useClass', 'useExisting'] as const).filter(
       (way) => options[way] !== undefined,

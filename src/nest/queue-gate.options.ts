@@ -93,6 +93,7 @@ export interface QueueGateModuleOptions {
 
 /** A class that makes the module options, for `forRootAsync({ useClass | useExisting })`. */
 export interface QueueGateOptionsFactory {
+  /** Makes the module options (checked at boot, like `forRoot`'s). */
   createQueueGateOptions(): QueueGateModuleOptions | Promise<QueueGateModuleOptions>;
 }
 
@@ -100,8 +101,12 @@ export interface QueueGateOptionsFactory {
 export interface QueueGateModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Register the module globally. Default false. */
   isGlobal?: boolean;
+  /** Makes the module options from the providers named in `inject`. */
   useFactory?: (...args: any[]) => QueueGateModuleOptions | Promise<QueueGateModuleOptions>;
+  /** Providers passed to `useFactory`, in order. Default none. */
   inject?: any[];
+  /** A class the module instantiates to make the options. */
   useClass?: Type<QueueGateOptionsFactory>;
+  /** A provider already available (through `imports`) that makes the options. */
   useExisting?: Type<QueueGateOptionsFactory>;
 }

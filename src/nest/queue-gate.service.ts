@@ -23,6 +23,7 @@ import { TaskLifecycleEvent } from './task-lifecycle.events';
  */
 @Injectable()
 export class QueueGateService extends QueueGate implements OnApplicationShutdown {
+  /** @internal Nest injects it; see `QueueGateModule`. */
   constructor(
     @Inject(QUEUE_GATE_STORE_HANDLE) handle: GateStoreHandle,
     @Inject(QUEUE_GATE_OPTIONS) private readonly options: QueueGateModuleOptions,

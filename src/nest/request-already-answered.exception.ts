@@ -6,6 +6,7 @@ import { HttpException } from '@nestjs/common';
  * run. Nobody receives this answer; it ends the request and shows in logs and metrics.
  */
 export class RequestAlreadyAnsweredException extends HttpException {
+  /** @param model - The gate (model) the request was for. */
   constructor(readonly model: string) {
     super(
       {

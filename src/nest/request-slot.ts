@@ -11,6 +11,7 @@ import {
 
 /** Where a request's slot goes back to; the service satisfies it. */
 export interface SlotReleaser {
+  /** Gives the slot back (fenced by `token` when given); true when it was held. */
   release(model: string, taskId: string, options?: { token?: number }): Promise<boolean>;
 }
 
@@ -30,7 +31,7 @@ export const REQUEST_SLOT = Symbol('queue-gate:request-slot');
 /**
  * The life of one request's slot, from the guard's acquire to its release or hand-over to the
  * task: two inputs (what the handler did, what the response did), fed in any order, and the
- * table of {@link slotFate} deciding after each one. Once released or handed over it is settled
+ * table of `slotFate` deciding after each one. Once released or handed over it is settled
  * and later inputs change nothing.
  */
 export class RequestSlot {
@@ -41,19 +42,22 @@ export class RequestSlot {
   private markSettled!: () => void;
   private readonly settled = new Promise<void>((resolve) => (this.markSettled = resolve));
 
+  /** @internal Made by the guard when it admits a request. */
   constructor(
+    /** The slot as `@GateSlot()` shows it to the handler. */
     readonly slot: GateSlotInfo,
+    /** When the slot goes back after a successful response: `'event'` or `'response'`. */
     readonly mode: SlotRelease,
     private readonly releaser: SlotReleaser,
     private readonly hooks: RequestSlotHooks = {},
   ) {}
 
-  /** What is known of the handler, for logs and tests. */
+  /** @internal What is known of the handler, for logs and tests. */
   get handlerOutcome(): HandlerOutcome {
     return this.handler;
   }
 
-  /** What is known of the response. */
+  /** @internal What is known of the response, for logs and tests. */
   get responseState(): ResponseState {
     return this.response;
   }

@@ -20,6 +20,7 @@ export class ResponseSlotRegistry implements BeforeApplicationShutdown {
     this.slots.add(slot);
   }
 
+  /** Forgets a slot once it has settled (released or handed over to its task). */
   untrack(slot: RequestSlot): void {
     this.slots.delete(slot);
   }

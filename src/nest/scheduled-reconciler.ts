@@ -35,10 +35,12 @@ export class ScheduledReconciler implements OnApplicationBootstrap, BeforeApplic
     @Inject(QUEUE_GATE_OPTIONS) private readonly options: QueueGateModuleOptions,
   ) {}
 
+  /** Starts the schedule when the `reconcile` option is set. */
   onApplicationBootstrap(): void {
     if (this.options.reconcile) this.schedule(this.options.reconcile);
   }
 
+  /** Stops the schedule and waits for a round in progress to end. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

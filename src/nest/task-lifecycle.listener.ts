@@ -38,6 +38,10 @@ export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicat
     @Inject(QUEUE_GATE_EVENT_EMITTER) private readonly emitter: LifecycleEmitter | null,
   ) {}
 
+  /**
+   * Subscribes to the lifecycle events (names from the `events` option) when an event emitter is
+   * present.
+   */
   onApplicationBootstrap(): void {
     if (!this.emitter) return;
     const names = eventNamesOf(this.options);
@@ -51,6 +55,7 @@ export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicat
     );
   }
 
+  /** Unsubscribes, in the last shutdown hook: events emitted while workers drain still release. */
   onApplicationShutdown(): void {
     for (const [event, handler] of this.subscriptions.splice(0)) this.emitter?.off(event, handler);
   }

@@ -7,7 +7,12 @@ import { QueueGateError } from '../../core/errors/queue-gate.error';
  */
 export class InvalidQueueGateOptionsError extends QueueGateError {
   constructor(
+    /**
+     * The dotted path of the offending option (`redis.url`, `lease.maxSeconds`, `@QueueLimited
+     * options.release`).
+     */
     readonly option: string,
+    /** The value that was given. */
     readonly value: unknown,
     requirement: string,
   ) {
