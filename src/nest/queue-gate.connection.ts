@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { OutageNotice } from '../core/outage-notice';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../core/queue-gate';
 import type { GateStoreHandle } from './create-gate-store';
 import { QUEUE_GATE_OPTIONS, QUEUE_GATE_STORE_HANDLE } from './queue-gate.constants';
@@ -48,16 +49,11 @@ export class QueueGateConnection implements OnModuleInit {
 
   /** Logs the client's connection errors once per outage, not once per retry. */
   private reportConnectionErrors(client: OwnedClient): void {
-    let down = false;
-    client.on('error', (error: Error) => {
-      if (down) return;
-      down = true;
-      this.logger.warn(`Redis connection error: ${error.message}; reconnecting.`);
-    });
-    client.on('ready', () => {
-      if (down) this.logger.log('Redis connection is back.');
-      down = false;
-    });
+    const outage = new OutageNotice(this.logger);
+    client.on('error', (error: Error) =>
+      outage.failed(`Redis connection error: ${error.message}; reconnecting.`),
+    );
+    client.on('ready', () => outage.recovered('Redis connection is back.'));
   }
 }
 

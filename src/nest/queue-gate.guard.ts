@@ -14,6 +14,7 @@ import { GateUnavailableError } from '../core/errors/gate-unavailable.error';
 import { InvalidModelNameError } from '../core/errors/invalid-model-name.error';
 import { InvalidTaskIdError } from '../core/errors/invalid-task-id.error';
 import type { AcquireResult } from '../core/gate-results';
+import { OutageNotice } from '../core/outage-notice';
 import { REQUEST_BOUND_HOLDER_PREFIX } from '../core/request-bound';
 import { assertModelName, assertTaskId } from '../core/validation';
 import type { GateSlotInfo } from './gate-slot';
@@ -56,7 +57,8 @@ export interface GateHttpPair {
 export class QueueGateGuard implements CanActivate {
   /** Logs the start and end of a `failOpen` outage. */
   protected readonly logger = new Logger('QueueGate');
-  private inOutage = false;
+  /** The failOpen notice: once when the gate becomes unreachable, once when it is back. */
+  private readonly outage = new OutageNotice(this.logger);
 
   constructor(
     /** Reads the `@QueueLimited` and `@SkipQueueGate` metadata. */
@@ -100,9 +102,9 @@ export class QueueGateGuard implements CanActivate {
       });
     } catch (error) {
       if (!(error instanceof GateUnavailableError)) throw error;
-      return this.whenUnavailable(request, response, name, taskId, options, error);
+      return this.whenUnavailable({ request, response, model: name, taskId, options, error });
     }
-    this.noteRecovery();
+    this.outage.recovered('Queue gate reachable again; failOpen admissions are tracked again.');
     const headers = options.headers !== false && result.limit !== null;
     if (!result.acquired) {
       if (headers) this.setRateLimitHeaders(response, name, result.limit!, result.used);
@@ -205,24 +207,23 @@ export class QueueGateGuard implements CanActivate {
     return name;
   }
 
-  private whenUnavailable(
-    request: GateHttpPair['request'],
-    response: any,
-    model: string,
-    taskId: string,
-    options: QueueLimitedOptions,
-    error: GateUnavailableError,
-  ): boolean {
+  /** Fail closed (503), or with `failOpen` admit the request untracked. */
+  private whenUnavailable(unavailable: {
+    request: GateHttpPair['request'];
+    response: any;
+    model: string;
+    taskId: string;
+    options: QueueLimitedOptions;
+    error: GateUnavailableError;
+  }): boolean {
+    const { request, response, model, taskId, options, error } = unavailable;
     if (!options.failOpen) {
       this.setHeader(response, 'Retry-After', String(retryAfter(options)));
       throw new QueueGateUnavailableException(model, error);
     }
-    if (!this.inOutage) {
-      this.inOutage = true;
-      this.logger.warn(
-        `${error.message} Admitting requests untracked (failOpen) until it is back.`,
-      );
-    }
+    this.outage.failed(
+      `${error.message} Admitting requests untracked (failOpen) until it is back.`,
+    );
     const untracked: GateSlotInfo = {
       model,
       taskId,
@@ -234,12 +235,6 @@ export class QueueGateGuard implements CanActivate {
     };
     request[REQUEST_SLOT] = new RequestSlot(untracked, 'response', NOTHING_TO_RELEASE);
     return true;
-  }
-
-  private noteRecovery(): void {
-    if (!this.inOutage) return;
-    this.inOutage = false;
-    this.logger.log('Queue gate reachable again; failOpen admissions are tracked again.');
   }
 
   private setRateLimitHeaders(response: any, model: string, limit: number, used: number): void {
