@@ -1,9 +1,9 @@
-import { RecordingLogger } from '../../test/support/recording-logger';
+import { CapturedLogger } from '../../test/support/captured-logger';
 import { LeaseKeepAlive } from './lease-keep-alive';
 
 /** A keep-alive whose callbacks are recorded; `renew` decides each renewal's outcome. */
 function keepAlive(renew: () => Promise<boolean>, everyMs = 100) {
-  const logger = new RecordingLogger();
+  const logger = new CapturedLogger();
   const onLost = jest.fn();
   const onStop = jest.fn();
   const renewSpy = jest.fn(renew);

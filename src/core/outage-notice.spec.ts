@@ -1,9 +1,9 @@
-import { RecordingLogger } from '../../test/support/recording-logger';
+import { CapturedLogger } from '../../test/support/captured-logger';
 import { OutageNotice } from './outage-notice';
 
 describe('OutageNotice', () => {
   it('warns once when an outage begins and logs once when it ends', () => {
-    const logger = new RecordingLogger();
+    const logger = new CapturedLogger();
     const notice = new OutageNotice(logger);
     notice.recovered('back');
     expect(logger.logs).toEqual([]);

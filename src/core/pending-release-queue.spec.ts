@@ -1,4 +1,5 @@
-import { RecordingLogger, sleep, waitFor } from '../../test/support/recording-logger';
+import { CapturedLogger } from '../../test/support/captured-logger';
+import { sleep, waitFor } from '../../test/support/eventually';
 import type { ReleaseReply } from './gate-store';
 import {
   DEFAULT_PENDING_RELEASE_OPTIONS,
@@ -33,7 +34,7 @@ const hanging: Send = () => new Promise(() => {});
 const FAST: PendingReleaseOptions = { maxSize: 100, initialDelayMs: 2, maxDelayMs: 10 };
 
 function queueWith(send: Send, options: Partial<PendingReleaseOptions> = {}) {
-  const logger = new RecordingLogger();
+  const logger = new CapturedLogger();
   const queue = new PendingReleaseQueue(send, { ...FAST, ...options }, logger);
   return { queue, logger };
 }
@@ -122,7 +123,7 @@ describe('PendingReleaseQueue', () => {
           return Promise.reject(new Error('down'));
         },
         options,
-        new RecordingLogger(),
+        new CapturedLogger(),
       );
       queue.add('m', 't', undefined, 'down');
       while (times.length < rounds) await jest.advanceTimersByTimeAsync(1);
@@ -155,7 +156,7 @@ describe('PendingReleaseQueue', () => {
           return fail-- > 0 ? Promise.reject(new Error('down')) : Promise.resolve(LANDED);
         },
         { maxSize: 10, initialDelayMs: 10, maxDelayMs: 1_000 },
-        new RecordingLogger(),
+        new CapturedLogger(),
       );
       queue.add('m', 'first', undefined, 'down');
       while (queue.size > 0) await jest.advanceTimersByTimeAsync(1);

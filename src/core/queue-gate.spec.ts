@@ -1,4 +1,5 @@
-import { RecordingLogger, sleep, waitFor } from '../../test/support/recording-logger';
+import { CapturedLogger } from '../../test/support/captured-logger';
+import { sleep, waitFor } from '../../test/support/eventually';
 import type {
   AcquireRequest,
   ExtendRequest,
@@ -160,7 +161,7 @@ class FaultyStore implements GateStore {
 }
 
 function gateOn(store: GateStore, config: QueueGateConfig = {}) {
-  const logger = new RecordingLogger();
+  const logger = new CapturedLogger();
   const gate = new QueueGate(store, { logger, ...config });
   return { gate, logger };
 }

@@ -1,7 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { GateUnavailableError, QueueGate, RedisGateStore, StaleTokenError } from '../../src';
 import { eventually, sleep } from '../support/eventually';
-import { RecordingLogger } from '../support/recording-logger';
+import { CapturedLogger } from '../support/captured-logger';
 import { type RedisServer, startRedisServer } from '../support/redis-server';
 import { closeClient, uniquePrefix } from '../support/test-redis';
 
@@ -39,7 +39,7 @@ describe('fenced leases on a real Redis', () => {
   /** A gate as one application instance would have it: its own connection, its own queue. */
   function instance(prefix: string, clientOptions: RedisOptions = {}) {
     const client = new Redis(server.url, { maxRetriesPerRequest: 1, ...clientOptions });
-    const logger = new RecordingLogger();
+    const logger = new CapturedLogger();
     const gate = new QueueGate(new RedisGateStore(client, prefix), {
       lease: HOUR_LEASE,
       defaultLimit: 1,

@@ -1,65 +1,19 @@
-import type { INestApplication, LoggerService, Provider, Type } from '@nestjs/common';
+import type { INestApplication, Provider, Type } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { QueueGateModule, QueueGateService, type QueueGateModuleOptions } from '../../src';
 import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from './test-redis';
+import { CapturedLogger, type LogLine } from './captured-logger';
 import { eventually, sleep } from './eventually';
 
 export { eventually, sleep };
+export { CapturedLogger, type LogLine };
 
 /** The HTTP platforms every e2e suite runs on. */
 export type Platform = 'express' | 'fastify';
 export const PLATFORMS: readonly Platform[] = ['express', 'fastify'];
-
-/** One log line written through Nest's logger while an app ran. */
-export interface LogLine {
-  level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal';
-  message: string;
-  context?: string;
-}
-
-/**
- * Keeps what the app logs instead of printing it: the suites stay quiet, and a test can check
- * what the gate told the operator (a warning once per outage, for example).
- */
-export class CapturedLogger implements LoggerService {
-  readonly lines: LogLine[] = [];
-
-  log(message: unknown, ...rest: unknown[]): void {
-    this.keep('log', message, rest);
-  }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.keep('error', message, rest);
-  }
-  warn(message: unknown, ...rest: unknown[]): void {
-    this.keep('warn', message, rest);
-  }
-  debug(message: unknown, ...rest: unknown[]): void {
-    this.keep('debug', message, rest);
-  }
-  verbose(message: unknown, ...rest: unknown[]): void {
-    this.keep('verbose', message, rest);
-  }
-  fatal(message: unknown, ...rest: unknown[]): void {
-    this.keep('fatal', message, rest);
-  }
-
-  /** Lines of `level` from the gate's own logger. */
-  fromGate(level: LogLine['level']): string[] {
-    return this.lines
-      .filter((line) => line.level === level && line.context === 'QueueGate')
-      .map((line) => line.message);
-  }
-
-  private keep(level: LogLine['level'], message: unknown, rest: unknown[]): void {
-    // Nest passes the logger's context as the last argument.
-    const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
-    const text = message instanceof Error ? message.message : String(message);
-    this.lines.push({ level, message: text, context });
-  }
-}
 
 /** What {@link startHttpApp} builds. */
 export interface HttpAppOptions {
