@@ -1,6 +1,7 @@
 import type { GateLogger } from './gate-logger';
 import type { ReleaseFence, ReleaseReply } from './gate-store';
 import { pairKey } from './pair-key';
+import { errorMessage } from './errors/error-message';
 
 /** Tuning of the queue of releases that could not reach the store. */
 export interface PendingReleaseOptions {
@@ -91,7 +92,7 @@ export class PendingReleaseQueue {
       this.counts.undelivered++;
       this.logger.error(
         `Queue gate "${gate}": release of "${holder}" could not reach the store ` +
-          `(${message(cause)}) after shutdown began; its slot comes back when its lease ends.`,
+          `(${errorMessage(cause)}) after shutdown began; its slot comes back when its lease ends.`,
       );
       return false;
     }
@@ -100,7 +101,7 @@ export class PendingReleaseQueue {
     if (this.entries.size >= this.options.maxSize) this.dropOldest();
     if (this.entries.size === 0) {
       this.logger.warn(
-        `Queue gate "${gate}": release of "${holder}" could not reach the store (${message(cause)}); ` +
+        `Queue gate "${gate}": release of "${holder}" could not reach the store (${errorMessage(cause)}); ` +
           'queued, retrying until it lands.',
       );
     }
@@ -219,10 +220,6 @@ function entryId(gate: string, holder: string, fence: ReleaseFence | undefined):
   const suffix =
     fence === undefined ? '' : 'token' in fence ? `#${fence.token}` : `@${fence.attempt}`;
   return pairKey(gate, holder) + suffix;
-}
-
-function message(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
 }
 
 function sleep(ms: number): Promise<void> {

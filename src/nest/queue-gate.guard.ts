@@ -36,6 +36,7 @@ import { rateLimitHeaders } from './rate-limit-headers';
 import { RequestAlreadyAnsweredException } from './request-already-answered.exception';
 import { REQUEST_SLOT, RequestSlot } from './request-slot';
 import { ResponseSlotRegistry } from './response-slot-registry';
+import { errorMessage } from '../core/errors/error-message';
 
 /** The request and response a guard works on, whatever the transport. */
 export interface GateHttpPair {
@@ -197,7 +198,7 @@ export class QueueGateGuard implements CanActivate {
       name = typeof model === 'function' ? await model(context) : model;
       assertModelName(name);
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorMessage(error);
       throw new BadRequestException(
         error instanceof InvalidModelNameError
           ? `The request does not name a valid model: ${detail}`

@@ -11,6 +11,7 @@ import { StaleHolders } from '../core/stale-holders';
 import { QUEUE_GATE_OPTIONS } from './queue-gate.constants';
 import type { QueueGateModuleOptions, ScheduledReconcileOptions } from './queue-gate.options';
 import { QueueGateService } from './queue-gate.service';
+import { errorMessage } from '../core/errors/error-message';
 
 /**
  * Runs the `reconcile` option: every `everySeconds`, for each model, reads the active task ids
@@ -68,7 +69,7 @@ export class ScheduledReconciler implements OnApplicationBootstrap, BeforeApplic
     try {
       models = typeof settings.models === 'function' ? await settings.models() : settings.models;
     } catch (error) {
-      this.logger.error(`Scheduled reconcile could not list models: ${describe(error)}`);
+      this.logger.error(`Scheduled reconcile could not list models: ${errorMessage(error)}`);
       return;
     }
     for (const model of models) {
@@ -76,7 +77,7 @@ export class ScheduledReconciler implements OnApplicationBootstrap, BeforeApplic
       try {
         await this.reconcileOne(model, settings);
       } catch (error) {
-        this.logger.error(`Scheduled reconcile of gate "${model}" failed: ${describe(error)}`);
+        this.logger.error(`Scheduled reconcile of gate "${model}" failed: ${errorMessage(error)}`);
       }
     }
   }
@@ -111,8 +112,4 @@ export class ScheduledReconciler implements OnApplicationBootstrap, BeforeApplic
 /** One admission of a task, as a key that no two different (taskId, token) pairs share. */
 function leaseIdentity(holder: GateHolderInfo): string {
   return JSON.stringify([holder.taskId, holder.token]);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

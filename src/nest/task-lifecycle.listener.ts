@@ -14,6 +14,7 @@ import type { QueueGateModuleOptions } from './queue-gate.options';
 import { QueueGateService } from './queue-gate.service';
 import { eventNamesOf } from './event-names';
 import { type RetryDeferredReason, TaskLifecycleEvent } from './task-lifecycle.events';
+import { errorMessage } from '../core/errors/error-message';
 
 type Handler = (payload: unknown) => Promise<boolean>;
 
@@ -129,7 +130,7 @@ export class TaskLifecycleListener implements OnApplicationBootstrap, OnApplicat
       try {
         return await work(task);
       } catch (error) {
-        const cause = error instanceof Error ? error.message : String(error);
+        const cause = errorMessage(error);
         const line = `Event "${event}" for task "${task.taskId}" on gate "${task.model}" failed: ${cause}`;
         // A release the gate queued will still land: a warning, not an error.
         if (error instanceof GateUnavailableError && error.releaseQueued) this.logger.warn(line);

@@ -8,6 +8,7 @@ import type {
   QueueLimitedOptions,
 } from './queue-gate.options';
 import { QUEUE_GATE_EVENTS } from './task-lifecycle.events';
+import { DEFAULT_LEASE_POLICY } from '../core/lease-policy';
 
 type Check = (value: unknown) => string | undefined;
 
@@ -97,7 +98,7 @@ export function validateModuleOptions(options: unknown): asserts options is Queu
     optional('lease.multiplier', o.lease.multiplier, positive);
     optional('lease.minSeconds', o.lease.minSeconds, leaseSeconds);
     optional('lease.maxSeconds', o.lease.maxSeconds, leaseSeconds);
-    const { minSeconds = 3600, maxSeconds = 86400 } = o.lease;
+    const { minSeconds, maxSeconds } = { ...DEFAULT_LEASE_POLICY, ...o.lease };
     if (maxSeconds < minSeconds) {
       fail('lease.maxSeconds', maxSeconds, `it must be >= lease.minSeconds (${minSeconds})`);
     }

@@ -1,4 +1,5 @@
 import { QueueGateError } from './queue-gate.error';
+import { errorMessage } from './error-message';
 
 /** The gate operations that reach the store. */
 export type GateOperation = 'acquire' | 'release' | 'extend' | 'usage' | 'holders' | 'reconcile';
@@ -22,13 +23,9 @@ export class GateUnavailableError extends QueueGateError {
     readonly releaseQueued = false,
   ) {
     super(
-      `Queue gate "${model}" is unavailable: ${operation} failed (${causeMessage(cause)})` +
+      `Queue gate "${model}" is unavailable: ${operation} failed (${errorMessage(cause)})` +
         (releaseQueued ? '; the release is queued and retried until it lands.' : '.'),
       { cause },
     );
   }
-}
-
-function causeMessage(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
 }
