@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { GateSlotInfo } from './gate-slot';
-import { REQUEST_SLOT, type RequestSlot } from './request-slot';
+import { findRequestSlot } from './find-request-slot';
 
 /**
  * Injects the request's {@link GateSlotInfo} (model, taskId, token, expiresAt, used, limit,
@@ -9,8 +9,6 @@ import { REQUEST_SLOT, type RequestSlot } from './request-slot';
  * without `@QueueLimited`.
  */
 export const GateSlot = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): GateSlotInfo | undefined => {
-    const request = context.switchToHttp().getRequest<Record<PropertyKey, unknown>>();
-    return (request?.[REQUEST_SLOT] as RequestSlot | undefined)?.slot;
-  },
+  (_data: unknown, context: ExecutionContext): GateSlotInfo | undefined =>
+    findRequestSlot(context)?.slot,
 );

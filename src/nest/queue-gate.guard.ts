@@ -51,7 +51,7 @@ export interface GateHttpPair {
  * 503 (gate unreachable, fail-closed) or 400 (no valid model). It runs where `@QueueLimited`
  * puts it: after global guards and the guards declared before it.
  *
- * Transport access lives in small protected methods (`getHttpPair`, `setHeader`,
+ * Transport access lives in small protected methods (`getHttpPair`, `setHeader`, `endResponse`,
  * `onResponseEnd`), so a GraphQL or WebSocket variant overrides those and nothing else.
  */
 @Injectable()

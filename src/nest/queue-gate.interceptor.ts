@@ -6,7 +6,8 @@ import {
 } from '@nestjs/common';
 import { catchError, from, mergeMap, type Observable, tap, throwError } from 'rxjs';
 import { ClientClosedRequestException } from './client-closed-request.exception';
-import { REQUEST_SLOT, type RequestSlot } from './request-slot';
+import { findRequestSlot } from './find-request-slot';
+import type { RequestSlot } from './request-slot';
 
 /**
  * The handler half of `@QueueLimited`: tells the request's slot what became of the handler.
@@ -34,9 +35,11 @@ export class QueueGateInterceptor implements NestInterceptor {
     );
   }
 
-  /** The slot the guard attached to the request; override for non-HTTP transports. */
+  /**
+   * The slot the guard attached to the request, wherever the guard's `getHttpPair` found the
+   * request (see {@link findRequestSlot}); a transport rarely needs to override this.
+   */
   protected getRequestSlot(context: ExecutionContext): RequestSlot | undefined {
-    const request = context.switchToHttp().getRequest<Record<PropertyKey, unknown>>();
-    return request?.[REQUEST_SLOT] as RequestSlot | undefined;
+    return findRequestSlot(context);
   }
 }
