@@ -17,7 +17,7 @@ import {
 
 /** A request as a GraphQL-like transport hands it over: inside a context object. */
 class FakeRequest {
-  readonly res = Object.assign(new EventEmitter(), { statusCode: 200, headers: {} as object });
+  readonly res = Object.assign(new EventEmitter(), { statusCode: 200, headers: {} });
 }
 
 /**
@@ -29,7 +29,7 @@ class FakeRequest {
 class ContextArgGuard extends QueueGateGuard {
   protected override getHttpPair(context: ExecutionContext): GateHttpPair {
     const { req } = context.getArgs<[unknown, unknown, { req: FakeRequest }]>()[2];
-    return { request: req as unknown as GateHttpPair['request'], response: req.res };
+    return { request: req, response: req.res };
   }
 
   protected override setHeader(response: FakeRequest['res'], name: string, value: string): void {
