@@ -1,4 +1,4 @@
-/** States of a demo task, as in the original gateway: 0 queued, 1 running, 2 succeeded, 3 failed. */
+/** States of a demo task: queued and running hold a slot; succeeded and failed do not. */
 export type TaskState = 'queued' | 'running' | 'succeeded' | 'failed';
 
 export interface Task {

@@ -4,7 +4,7 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 describe('DEFAULT_LEASE_POLICY', () => {
-  it("is the seed's policy: ten times the expected duration, from 1 h to 24 h", () => {
+  it('is ten times the expected duration, from 1 h to 24 h, by default', () => {
     expect(DEFAULT_LEASE_POLICY).toEqual({ multiplier: 10, minSeconds: 3600, maxSeconds: 86400 });
   });
 

@@ -12,7 +12,7 @@ export interface LeasePolicy {
   maxSeconds: number;
 }
 
-/** The lease policy of the original gateway: ten times the expected duration, 1 h to 24 h. */
+/** The default lease policy: ten times the expected duration, from 1 h to 24 h. */
 export const DEFAULT_LEASE_POLICY: Readonly<LeasePolicy> = Object.freeze({
   multiplier: 10,
   minSeconds: 3600,

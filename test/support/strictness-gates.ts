@@ -28,7 +28,7 @@ export function strictGate(
 }
 
 /**
- * The negative control: the original row-count approach, a count and then an insert in two
+ * The negative control: counting rows, then inserting, in two
  * round trips. The pause between them stands for the work a request does in that window and
  * makes the race show up reliably.
  */
