@@ -28,6 +28,7 @@ import type {
 } from './queue-gate.options';
 import { QueueGateService } from './queue-gate.service';
 import {
+  type ModelSource,
   type QueueLimitedMetadata,
   QUEUE_LIMITED_METADATA,
   SKIP_QUEUE_GATE_METADATA,
@@ -73,24 +74,14 @@ export class QueueGateGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(SKIP_QUEUE_GATE_METADATA, targets)) return true;
-    const [onHandler, onClass] = targets.map((target) =>
-      this.reflector.get<QueueLimitedMetadata | undefined>(QUEUE_LIMITED_METADATA, target),
-    );
-    const model = onHandler?.model ?? onClass?.model;
-    if (model === undefined) return true;
+    const route = this.limitedRoute(context);
+    if (!route) return true;
     const { request, response } = this.getHttpPair(context);
     // @QueueLimited on both class and method runs this guard twice; one slot per request.
     if (request[REQUEST_SLOT] !== undefined) return true;
 
-    const options: QueueLimitedOptions = {
-      ...this.moduleOptions.queueLimited,
-      ...onClass?.options,
-      ...onHandler?.options,
-    };
-    const name = await this.resolveModel(model, context);
-    const mode = this.releaseMode(context, options);
+    const { options, mode } = route;
+    const name = await this.resolveModel(route.model, context);
     const taskId = holderIdOf(mode, options.taskId ? await options.taskId(context) : randomUUID());
     assertTaskId(taskId);
 
@@ -106,43 +97,14 @@ export class QueueGateGuard implements CanActivate {
       return this.whenUnavailable({ request, response, model: name, taskId, options, error });
     }
     this.outage.recovered('Queue gate reachable again; failOpen admissions are tracked again.');
-    const headers = options.headers !== false && result.limit !== null;
     if (!result.acquired) {
-      if (headers) this.setRateLimitHeaders(response, name, result.limit!, result.used);
+      if (this.sendsHeaders(options, result)) {
+        this.setRateLimitHeaders(response, name, result.limit!, result.used);
+      }
       this.setHeader(response, 'Retry-After', String(retryAfter(options)));
       throw new QueueGateFullException(name, result.limit!);
     }
-    // The slot is attached before anything else can throw, so that every way out of this
-    // request from here on gives it back.
-    const slot = this.attach(request, response, mode, options, {
-      model: name,
-      taskId,
-      token: result.token,
-      expiresAt: result.expiresAt,
-      used: result.used,
-      limit: result.limit,
-      tracked: true,
-    });
-    const ended = slot.responseState;
-    if (ended.ended) {
-      // The slot went back when the end was seen; no task may be made for this request.
-      throw ended.finished
-        ? new RequestAlreadyAnsweredException(name)
-        : new ClientClosedRequestException(name);
-    }
-    if (headers) {
-      try {
-        this.setRateLimitHeaders(response, name, result.limit!, result.used);
-      } catch (error) {
-        await slot.handlerFailed();
-        throw error;
-      }
-    }
-    // A 'response' route may have no interceptor to skip the handler for a client that
-    // already left; the slot went back when its close was seen.
-    if (slot.mode === 'response' && !slot.handlerStarting()) {
-      throw new ClientClosedRequestException(name);
-    }
+    await this.admitted({ request, response, mode, options, result });
     return true;
   }
 
@@ -250,6 +212,77 @@ export class QueueGateGuard implements CanActivate {
    * give back the slot of a stream whose client left). A module-wide default does not apply to
    * it for the same reason; an explicit option on the route or its class does.
    */
+  /**
+   * The `@QueueLimited` route this call is for, with its options (module defaults, then the
+   * class's, then the method's) and release mode; undefined when the gate does not apply.
+   */
+  private limitedRoute(
+    context: ExecutionContext,
+  ): { model: ModelSource; options: QueueLimitedOptions; mode: SlotRelease } | undefined {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(SKIP_QUEUE_GATE_METADATA, targets)) return;
+    const [onHandler, onClass] = targets.map((target) =>
+      this.reflector.get<QueueLimitedMetadata | undefined>(QUEUE_LIMITED_METADATA, target),
+    );
+    const model = onHandler?.model ?? onClass?.model;
+    if (model === undefined) return;
+    const options: QueueLimitedOptions = {
+      ...this.moduleOptions.queueLimited,
+      ...onClass?.options,
+      ...onHandler?.options,
+    };
+    return { model, options, mode: this.releaseMode(context, options) };
+  }
+
+  /**
+   * An admitted request: its slot is attached before anything else can throw, so that every
+   * way out of this request from here on gives it back; then the headers, and the checks that
+   * the request is still there to be handled.
+   */
+  private async admitted(admission: {
+    request: GateHttpPair['request'];
+    response: any;
+    mode: SlotRelease;
+    options: QueueLimitedOptions;
+    result: AcquireResult;
+  }): Promise<void> {
+    const { request, response, mode, options, result } = admission;
+    const { model, taskId, token, expiresAt, used, limit } = result;
+    const slot = this.attach(request, response, mode, options, {
+      model,
+      taskId,
+      token,
+      expiresAt,
+      used,
+      limit,
+      tracked: true,
+    });
+    const ended = slot.responseState;
+    if (ended.ended) {
+      // The slot went back when the end was seen; no task may be made for this request.
+      throw ended.finished
+        ? new RequestAlreadyAnsweredException(model)
+        : new ClientClosedRequestException(model);
+    }
+    if (this.sendsHeaders(options, result)) {
+      try {
+        this.setRateLimitHeaders(response, model, limit!, used);
+      } catch (error) {
+        await slot.handlerFailed();
+        throw error;
+      }
+    }
+    // A 'response' route may have no interceptor to skip the handler for a client that
+    // already left; the slot went back when its close was seen.
+    if (slot.mode === 'response' && !slot.handlerStarting()) {
+      throw new ClientClosedRequestException(model);
+    }
+  }
+
+  private sendsHeaders(options: QueueLimitedOptions, result: AcquireResult): boolean {
+    return options.headers !== false && result.limit !== null;
+  }
+
   private releaseMode(context: ExecutionContext, options: QueueLimitedOptions): SlotRelease {
     const own = [context.getHandler(), context.getClass()]
       .map((target) =>
