@@ -1,5 +1,4 @@
 import {
-  BadRequestException,
   type CanActivate,
   type ExecutionContext,
   Inject,
@@ -11,12 +10,9 @@ import { Reflector } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { ClientClosedRequestException } from './client-closed-request.exception';
 import { GateUnavailableError } from '../core/errors/gate-unavailable.error';
-import { InvalidModelNameError } from '../core/errors/invalid-model-name.error';
-import { InvalidTaskIdError } from '../core/errors/invalid-task-id.error';
 import type { AcquireResult } from '../core/gate-results';
 import { OutageNotice } from '../core/outage-notice';
-import { REQUEST_BOUND_HOLDER_PREFIX } from '../core/request-bound';
-import { assertModelName, assertTaskId } from '../core/validation';
+import { assertTaskId } from '../core/validation';
 import type { GateSlotInfo } from './gate-slot';
 import { QUEUE_GATE_OPTIONS } from './queue-gate.constants';
 import { QueueGateFullException } from './queue-gate-full.exception';
@@ -36,8 +32,8 @@ import {
 import { rateLimitHeaders } from './rate-limit-headers';
 import { RequestAlreadyAnsweredException } from './request-already-answered.exception';
 import { REQUEST_SLOT, RequestSlot } from './request-slot';
+import { holderIdOf, resolveModel } from './request-holder';
 import { ResponseSlotRegistry } from './response-slot-registry';
-import { errorMessage } from '../core/errors/error-message';
 
 /** The request and response a guard works on, whatever the transport. */
 export interface GateHttpPair {
@@ -81,7 +77,7 @@ export class QueueGateGuard implements CanActivate {
     if (request[REQUEST_SLOT] !== undefined) return true;
 
     const { options, mode } = route;
-    const name = await this.resolveModel(route.model, context);
+    const name = await resolveModel(route.model, context);
     const taskId = holderIdOf(mode, options.taskId ? await options.taskId(context) : randomUUID());
     assertTaskId(taskId);
 
@@ -149,25 +145,6 @@ export class QueueGateGuard implements CanActivate {
       return;
     }
     raw.once('close', () => listener(finished(), raw.statusCode));
-  }
-
-  private async resolveModel(
-    model: NonNullable<QueueLimitedMetadata['model']>,
-    context: ExecutionContext,
-  ): Promise<string> {
-    let name: unknown;
-    try {
-      name = typeof model === 'function' ? await model(context) : model;
-      assertModelName(name);
-    } catch (error) {
-      const detail = errorMessage(error);
-      throw new BadRequestException(
-        error instanceof InvalidModelNameError
-          ? `The request does not name a valid model: ${detail}`
-          : `The model of this request could not be resolved: ${detail}`,
-      );
-    }
-    return name;
   }
 
   /** Fail closed (503), or with `failOpen` admit the request untracked. */
@@ -325,27 +302,6 @@ export class QueueGateGuard implements CanActivate {
 }
 
 const NOTHING_TO_RELEASE = { release: () => Promise.resolve(false) };
-
-/**
- * The holder id of a request's slot. A `'response'` slot is bound to its response, which no
- * database lists: its id carries {@link REQUEST_BOUND_HOLDER_PREFIX} so that reconcile (manual
- * or scheduled) never removes it while the response lasts.
- */
-/**
- * The holder id of a request's slot. A response-bound slot's id carries the prefix that keeps
- * reconcile away from it; a task's id must not, or reconcile would never remove it.
- */
-function holderIdOf(mode: SlotRelease, id: string): string {
-  const prefixed = typeof id === 'string' && id.startsWith(REQUEST_BOUND_HOLDER_PREFIX);
-  if (mode === 'response') return prefixed ? id : `${REQUEST_BOUND_HOLDER_PREFIX}${id}`;
-  if (prefixed) {
-    throw new InvalidTaskIdError(
-      id,
-      `it must not start with "${REQUEST_BOUND_HOLDER_PREFIX}", the prefix of response-bound slots`,
-    );
-  }
-  return id;
-}
 
 function retryAfter(options: QueueLimitedOptions): number {
   return Math.ceil(options.retryAfterSeconds ?? 1);
