@@ -97,7 +97,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(port: number, child: ChildProcess): Promise<void> {
+/**
+ * Waits until the server started as `child` answers PING with PONG (a server still loading its
+ * AOF answers -LOADING), or fails after 10 s.
+ */
+export async function waitForPing(port: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited at start`);
