@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { GateStore, ReleaseFence, RemovableHolder } from './gate-store';
 import { withDeadline } from './deadline';
 import { GateUnavailableError, type GateOperation } from './errors/gate-unavailable.error';
@@ -133,12 +133,12 @@ export class QueueGate {
     assertTaskId(taskId);
     const { token } = options;
     if (token !== undefined) assertToken(token);
-    const id = pairKey(model, taskId);
-    this.stopKeepAliveFor(id, token);
+    this.stopKeepAliveFor(model, taskId, token);
     const fence: ReleaseFence | undefined = token === undefined ? undefined : { token };
     // An unfenced release that fails after the task acquired again must not be queued: landing
     // later, it would free the new slot.
-    const marker = fence ? undefined : this.markInFlight(id);
+    const id = fence ? undefined : pairKey(model, taskId);
+    const marker = id === undefined ? undefined : this.markInFlight(id);
     try {
       const reply = await this.call(model, 'release', () =>
         this.store.release({ gate: model, holder: taskId, fence }),
@@ -158,7 +158,7 @@ export class QueueGate {
       const queued = this.pending.add(model, taskId, fence, error.cause);
       throw new GateUnavailableError(model, 'release', error.cause, queued);
     } finally {
-      if (marker) this.unmarkInFlight(id, marker);
+      if (id !== undefined && marker) this.unmarkInFlight(id, marker);
     }
   }
 
@@ -299,11 +299,11 @@ export class QueueGate {
     assertTaskId(taskId);
     const leaseMs = this.leaseOf(options.expectedSeconds);
     const limit = await this.limitOf(model, 'acquire', options.limit);
-    const id = pairKey(model, taskId);
-    const superseded = this.supersedeReleasesInFlight(id);
+    const superseded = this.supersedeReleasesInFlight(model, taskId);
     // A release still queued from the task's previous life would free the new slot on landing.
     const cancelled = this.pending.cancel(model, taskId);
-    const attempt = randomBytes(6).toString('base64url');
+    // Names this call among the task's acquires: 32 random bits from the UUID generator's pool.
+    const attempt = randomUUID().slice(0, 8);
     try {
       const reply = await this.call(model, 'acquire', () =>
         this.store.acquire({ gate: model, holder: taskId, limit, leaseMs, attempt, renew }),
@@ -351,9 +351,9 @@ export class QueueGate {
    * Stops the keep-alive of a task that is being released, so that no renewal races the
    * release; a fenced release of an older admission leaves a newer admission's keep-alive be.
    */
-  private stopKeepAliveFor(id: string, token: number | undefined): void {
+  private stopKeepAliveFor(model: string, taskId: string, token: number | undefined): void {
     if (this.keepAlives.size === 0) return;
-    const running = this.keepAlives.get(id);
+    const running = this.keepAlives.get(pairKey(model, taskId));
     if (!running) return;
     if (token === undefined || running.token === undefined || running.token === token) {
       running.keeper.stop();
@@ -375,9 +375,9 @@ export class QueueGate {
   }
 
   /** Marks the task's unfenced releases in flight as displaced by an acquire; returns them. */
-  private supersedeReleasesInFlight(id: string): InFlightRelease[] {
+  private supersedeReleasesInFlight(model: string, taskId: string): InFlightRelease[] {
     if (this.releasesInFlight.size === 0) return [];
-    const markers = [...(this.releasesInFlight.get(id) ?? [])];
+    const markers = [...(this.releasesInFlight.get(pairKey(model, taskId)) ?? [])];
     for (const marker of markers) marker.superseded = true;
     return markers;
   }
