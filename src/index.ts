@@ -30,6 +30,7 @@ export { QueueGateFullException } from './nest/queue-gate-full.exception';
 export { QueueGateUnavailableException } from './nest/queue-gate-unavailable.exception';
 export { RequestAlreadyAnsweredException } from './nest/request-already-answered.exception';
 export { REQUEST_SLOT, RequestSlot, type SlotReleaser } from './nest/request-slot';
+export { findRequestSlot } from './nest/find-request-slot';
 export { QueueGateGuard, type GateHttpPair } from './nest/queue-gate.guard';
 export { QueueGateInterceptor } from './nest/queue-gate.interceptor';
 export { QueueLimited, SkipQueueGate } from './nest/queue-limited.decorator';
