@@ -1,6 +1,7 @@
 /**
  * The benchmark's knobs. Defaults keep `npm run bench` at a few minutes on a 2-core machine;
- * BENCH_ROUNDS and BENCH_RUN_MS shorten it while working on the benchmark itself.
+ * BENCH_ROUNDS, BENCH_RUN_MS and BENCH_WAITING_MS shorten it while working on the benchmark
+ * itself.
  */
 export const BENCH = {
   /** Rounds of every interleaved comparison; results are medians over rounds. */
@@ -27,6 +28,24 @@ export const BENCH = {
     large: 100_000,
     /** Concurrent acquires while filling a gate. */
     fillConcurrency: 2_000,
+  },
+  waiting: {
+    /** Worker processes, each an application instance with its own connections. */
+    processes: 2,
+    /** Closed-loop waiters per process: 256 waiters in all. */
+    waitersPerProcess: 128,
+    /** The gate's limit: a quarter of the waiters hold a slot, the rest wait. */
+    limit: 64,
+    /** A task holds its slot a random time in this range, in ms. */
+    holdMs: [20, 50],
+    /** How long QueueGate waits for a slot; redis-semaphore's default acquireTimeout is the same. */
+    waitMs: 10_000,
+    /** Unmeasured start of each run: process start-up, JIT, the first queue. */
+    warmUpMs: 1_000,
+    /** The measured window of each contender's run, in ms. */
+    runMs: positiveInt(process.env.BENCH_WAITING_MS, 8_000),
+    /** Arrivals closer than this are not ordered when counting out-of-order admissions. */
+    epsilonMs: 1,
   },
   scale: {
     /** Sequential acquires between two readings of the server's counters. */

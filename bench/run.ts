@@ -7,6 +7,7 @@ import { measureHttp } from './sections/http';
 import { measureMemory } from './sections/memory';
 import { measureScale } from './sections/scale';
 import { measureThroughput } from './sections/throughput';
+import { measureWaiting } from './sections/waiting';
 import { describeMachine } from './support/machine';
 import { progress } from './support/progress';
 import { saveRuns } from './support/save-runs';
@@ -32,8 +33,9 @@ async function main(): Promise<void> {
     const scale = await measureScale(stats, gates);
     await work.flushall();
     const http = await measureHttp(server.url);
+    const waiting = await measureWaiting(server.url, stats);
     const wallSeconds = (performance.now() - started) / 1000;
-    const results = { machine, throughput, http, memory, scale, wallSeconds };
+    const results = { machine, throughput, http, memory, scale, waiting, wallSeconds };
     process.stdout.write(`${renderReport(results)}\n`);
     progress(`every run saved to ${saveRuns(results)}`);
     progress(`done in ${Math.round(wallSeconds)} s`);

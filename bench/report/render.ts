@@ -3,7 +3,8 @@ import { CONTENDERS } from '../contenders/all';
 import { queueGateKind } from '../contenders/queue-gate.contender';
 import { type Route, ROUTES } from '../sections/http';
 import { SCENARIOS } from '../sections/scenarios';
-import { num, percent, table, times } from './markdown';
+import { renderWaiting } from '../waiting/report';
+import { num, table, times } from './markdown';
 import type { BenchResults } from './results';
 import {
   callsPerPairMedian,
@@ -13,7 +14,7 @@ import {
   throughputMedian,
   throughputRatio,
 } from './summary';
-import { evaluateTargets } from './targets';
+import { evaluateTargets, type Target } from './targets';
 
 /** The whole report, in markdown. */
 export function renderReport(results: BenchResults): string {
@@ -24,7 +25,8 @@ export function renderReport(results: BenchResults): string {
     http(results),
     memory(results),
     scale(results),
-    targets(results),
+    renderWaiting(results.waiting),
+    renderTargets(evaluateTargets(results)),
   ].join('\n\n');
 }
 
@@ -63,45 +65,32 @@ function pairs({ throughput }: BenchResults): string {
         name,
         num(m((run) => run.pairsPerSecond)),
         name === queueGateKind.name ? '—' : times(ratio),
-        num(m((run) => run.attemptsPerSecond)),
         num(m((run) => run.p50Us)),
         num(m((run) => run.p99Us)),
-        percent(m((run) => run.refusedShare)),
       ];
     }),
   );
   return [
     '## 1. Acquire+release pairs per second',
     table(
-      [
-        'Load',
-        'Contender',
-        'Pairs/s',
-        'QueueGate ÷ this',
-        'Attempts/s',
-        'Acquire p50 (µs)',
-        'Acquire p99 (µs)',
-        'Refused',
-      ],
+      ['Load', 'Contender', 'Pairs/s', 'QueueGate ÷ this', 'Acquire p50 (µs)', 'Acquire p99 (µs)'],
       rows,
     ),
   ].join('\n\n');
 }
 
 function serverTime({ throughput }: BenchResults): string {
-  const uncontended = SCENARIOS.filter((scenario) => !scenario.contended);
-  const contended = SCENARIOS.find((scenario) => scenario.contended)!;
-  const breakdownAt = uncontended[1];
+  const breakdownAt = SCENARIOS[1];
   const rows = CONTENDERS.map(({ name }) => [
     name,
-    ...[...uncontended, contended].map((scenario) =>
+    ...SCENARIOS.map((scenario) =>
       num(
         throughputMedian(throughput, scenario, name, (run) => run.serverUsecPerPair),
         1,
       ),
     ),
     num(
-      throughputMedian(throughput, uncontended[2], name, (run) => run.cpuUsecPerPair),
+      throughputMedian(throughput, SCENARIOS[2], name, (run) => run.cpuUsecPerPair),
       1,
     ),
     [...callsPerPairMedian(throughput, breakdownAt, name)]
@@ -111,14 +100,13 @@ function serverTime({ throughput }: BenchResults): string {
   return [
     '## 2. Redis server time per admitted pair',
     'From `INFO commandstats`: usec of the commands the client sends (a script’s usec includes ' +
-      'the commands it calls), per admitted acquire+release. Under contention the refused ' +
-      'attempts are included. Redis CPU (from `INFO cpu`) also counts reading and parsing ' +
-      'requests, which commandstats leaves out.',
+      'the commands it calls), per admitted acquire+release. Redis CPU (from `INFO cpu`) also ' +
+      'counts reading and parsing requests, which commandstats leaves out.',
     table(
       [
         'Contender',
-        ...[...uncontended, contended].map((s) => `µs/pair, ${s.label}`),
-        `Redis CPU µs/pair, ${uncontended[2].label}`,
+        ...SCENARIOS.map((s) => `µs/pair, ${s.label}`),
+        `Redis CPU µs/pair, ${SCENARIOS[2].label}`,
         `Commands per pair (${breakdownAt.label})`,
       ],
       rows,
@@ -214,8 +202,9 @@ function scale({ scale: runs }: BenchResults): string {
   ].join('\n\n');
 }
 
-function targets(results: BenchResults): string {
-  const rows = evaluateTargets(results).map((target) => [
+/** The targets table. */
+export function renderTargets(targets: readonly Target[]): string {
+  const rows = targets.map((target) => [
     target.name,
     target.goal,
     target.measured,

@@ -3,6 +3,7 @@ import type { HttpRun } from '../sections/http';
 import type { MemoryResult } from '../sections/memory';
 import type { ScaleRun } from '../sections/scale';
 import type { ThroughputRun } from '../sections/throughput';
+import type { WaitingResult } from '../sections/waiting';
 
 /** Everything one `npm run bench` measured. */
 export interface BenchResults {
@@ -11,6 +12,7 @@ export interface BenchResults {
   http: HttpRun[];
   memory: MemoryResult[];
   scale: ScaleRun[];
+  waiting: WaitingResult[];
   /** Seconds from start to report, redis-server start-up included. */
   wallSeconds: number;
 }

@@ -16,7 +16,7 @@ export interface LoopResult {
  * `callers` concurrent loops of acquire-then-release for `durationMs`: each caller has one
  * request in flight at a time, and a refused caller tries again at once, as a busy gateway's
  * request handlers would. Releases follow immediately, so the gate's occupancy comes only from
- * calls in flight — with 256 callers on a limit of 64 that is enough to refuse many.
+ * calls in flight.
  */
 export async function runClosedLoop(
   contender: Contender,

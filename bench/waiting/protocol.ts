@@ -1,0 +1,42 @@
+/** Messages between the waiting section and the worker processes it forks. */
+
+/** What one worker process runs: sent first, before it connects. */
+export interface WaitingJob {
+  redisUrl: string;
+  /** A key of {@link WAITING_CONTENDERS}. */
+  contender: string;
+  /** The gate's key or model name, distinct per contender. */
+  gate: string;
+  /** Closed-loop waiters in this process. */
+  waiters: number;
+}
+
+/**
+ * When to start, when the measured window opens and when waiters stop arriving, on the clock
+ * of {@link sharedNow}. The parent picks the instants so that every process starts together.
+ */
+export interface WaitingSchedule {
+  startsAt: number;
+  measureFrom: number;
+  endsAt: number;
+}
+
+/**
+ * What one worker process saw, for waits that began in the measured window. Parallel arrays:
+ * wait i began (acquire was called) at `arrivedAt[i]` and ended at `answeredAt[i]`, admitted
+ * or not (`admitted[i]`); an admitted task's release had completed at `releasedAt[i]`.
+ */
+export interface WaitingReport {
+  arrivedAt: number[];
+  answeredAt: number[];
+  admitted: boolean[];
+  releasedAt: (number | null)[];
+  /** Admissions whose instant fell in the measured window, wherever their wait began. */
+  admissionsInWindow: number;
+  /** Redis commands this process sent in the measured window, by name. */
+  commands: Record<string, number>;
+}
+
+export type ParentMessage = { job: WaitingJob } | { go: WaitingSchedule };
+
+export type WorkerMessage = { ready: true } | { done: WaitingReport } | { failed: string };
