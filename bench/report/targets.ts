@@ -139,7 +139,9 @@ export function waitingTargets(waiting: readonly WaitingResult[]): Target[] {
   if (!gate || !semaphore) return [];
   const p99 = gate.waitP99Ms / semaphore.waitP99Ms;
   const commands = gate.commandsPerAdmission / semaphore.commandsPerAdmission;
-  const { epsilonMs } = BENCH.waiting;
+  const epsilonMs = BENCH.waiting.epsilonsMs[0];
+  // Fencing tokens give the order Redis admitted in; without them, the waiters' own stamps.
+  const inStore = (gate.outOfOrderInStore ?? gate.outOfOrder)[0];
   return [
     {
       name: 'Waiting, p99 time to admission',
@@ -157,9 +159,13 @@ export function waitingTargets(waiting: readonly WaitingResult[]): Target[] {
     },
     {
       name: 'Waiting, FIFO across processes',
-      goal: `QueueGate: 0 out-of-order admissions (arrivals more than ${epsilonMs} ms apart)`,
-      measured: `${num(gate.outOfOrder)} pairs (redis-semaphore: ${num(semaphore.outOfOrder)})`,
-      met: gate.outOfOrder === 0,
+      goal:
+        `QueueGate: 0 pairs admitted out of order (arrivals more than ${epsilonMs} ms apart), ` +
+        'in the order Redis admitted them',
+      measured:
+        `${num(inStore)} pairs (as waiters learnt: ${num(gate.outOfOrder[0])}; ` +
+        `redis-semaphore: ${num(semaphore.outOfOrder[0])})`,
+      met: inStore === 0,
     },
   ];
 }

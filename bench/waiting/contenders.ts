@@ -5,13 +5,22 @@ import { BENCH } from '../config';
 import { queueGateKind } from '../contenders/queue-gate.contender';
 import { redisSemaphoreKind } from '../contenders/redis-semaphore.contender';
 
-/** Gives back a slot that a waiter was admitted to. */
-export type Release = () => Promise<unknown>;
+/** A slot a waiter was admitted to. */
+export interface Admission {
+  /** Gives the slot back. */
+  release(): Promise<unknown>;
+  /**
+   * Where the gate's store placed this admission among the gate's admissions, when the gate
+   * tells: QueueGate's fencing token, which Redis makes strictly increasing per gate. Null when
+   * the gate has no such number (redis-semaphore).
+   */
+  order: number | null;
+}
 
 /** One gate that a process's waiters share, over the process's own connection. */
 export interface WaitingGate {
-  /** Waits for a slot: how to release it, or null when the wait ran out. */
-  acquire(): Promise<Release | null>;
+  /** Waits for a slot: the admission, or null when the wait ran out. */
+  acquire(): Promise<Admission | null>;
   /** Closes what the gate opened besides `client` (the store's subscriber, for QueueGate). */
   close(): Promise<unknown>;
 }
@@ -32,7 +41,8 @@ const queueGate: WaitingContender = (client, gate) => {
     async acquire() {
       const slot = await service.acquire(gate, { waitMs: BENCH.waiting.waitMs });
       if (!slot.acquired) return null;
-      return () => service.release(gate, slot.taskId, { token: slot.token! });
+      const token = slot.token!;
+      return { release: () => service.release(gate, slot.taskId, { token }), order: token };
     },
     close: () => service.close(),
   };
@@ -53,7 +63,7 @@ const redisSemaphore: WaitingContender = (client, gate) => ({
       if (error instanceof TimeoutError) return null;
       throw error;
     }
-    return () => semaphore.release();
+    return { release: () => semaphore.release(), order: null };
   },
   close: () => Promise.resolve(),
 });

@@ -1,7 +1,9 @@
-/** One admitted wait, on the shared clock. */
-export interface Admission {
+/** One admitted wait. */
+export interface OrderedWait {
+  /** When the caller asked, on the shared clock. */
   arrivedAt: number;
-  admittedAt: number;
+  /** Anything that grows with the order of admission: a stamp, or the store's own sequence. */
+  admitted: number;
 }
 
 /**
@@ -14,19 +16,19 @@ export interface Admission {
  * arrived more than `epsilonMs` before the current one (a second pointer adds them as the walk
  * moves on), and the current wait counts those of them admitted after it.
  */
-export function countOutOfOrder(admissions: readonly Admission[], epsilonMs: number): number {
-  const byArrival = [...admissions].sort((x, y) => x.arrivedAt - y.arrivedAt);
-  const admitted = Float64Array.from(admissions, (a) => a.admittedAt).sort();
+export function countOutOfOrder(waits: readonly OrderedWait[], epsilonMs: number): number {
+  const byArrival = [...waits].sort((x, y) => x.arrivedAt - y.arrivedAt);
+  const admitted = Float64Array.from(waits, (wait) => wait.admitted).sort();
   const tree = new Fenwick(admitted.length);
   let earlier = 0;
   let pairs = 0;
   for (const b of byArrival) {
     while (byArrival[earlier].arrivedAt < b.arrivedAt - epsilonMs) {
-      tree.add(lowerBound(admitted, byArrival[earlier].admittedAt));
+      tree.add(lowerBound(admitted, byArrival[earlier].admitted));
       earlier++;
     }
     // Of the `earlier` waits ahead of b, those not admitted by b's admission came after it.
-    pairs += earlier - tree.countBelow(upperBound(admitted, b.admittedAt));
+    pairs += earlier - tree.countBelow(upperBound(admitted, b.admitted));
   }
   return pairs;
 }

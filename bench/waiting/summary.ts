@@ -1,6 +1,6 @@
 import { BENCH } from '../config';
 import { percentileOfSorted } from '../support/stats';
-import { countOutOfOrder, type Admission } from './out-of-order';
+import { countOutOfOrder, type OrderedWait } from './out-of-order';
 import type { WaitingReport, WaitingSchedule } from './protocol';
 
 /** One contender's run in the waiting section, every process added up. */
@@ -22,8 +22,17 @@ export interface WaitingResult {
   waitP99Ms: number;
   waitMaxMs: number;
   waitStddevMs: number;
-  /** Pairs admitted in the reverse of their arrival order (see `countOutOfOrder`). */
-  outOfOrder: number;
+  /**
+   * Pairs admitted in the reverse of their arrival order (see `countOutOfOrder`), one count per
+   * epsilon of the config; admission by the time the waiter learnt of it, which a process busy
+   * elsewhere does late.
+   */
+  outOfOrder: number[];
+  /**
+   * The same with admission in the order the store made them, where the gate tells it
+   * (QueueGate's fencing tokens); null where it does not.
+   */
+  outOfOrderInStore: number[] | null;
   /** Commands the processes sent in the window per admission in it, and by name. */
   commandsPerAdmission: number;
   commandsByName: Map<string, number>;
@@ -60,7 +69,12 @@ export function summarizeWaiting(
     waitP99Ms: percentileOfSorted(durations, 99),
     waitMaxMs: durations[durations.length - 1],
     waitStddevMs: stddev([...durations]),
-    outOfOrder: countOutOfOrder(admitted.map(admissionOf), BENCH.waiting.epsilonMs),
+    outOfOrder: outOfOrder(
+      admitted.map((w) => ({ arrivedAt: w.arrivedAt, admitted: w.answeredAt })),
+    ),
+    outOfOrderInStore: admitted.every((wait) => wait.order !== null)
+      ? outOfOrder(admitted.map((w) => ({ arrivedAt: w.arrivedAt, admitted: w.order! })))
+      : null,
     commandsPerAdmission: sum([...commands.values()]) / admissions,
     commandsByName: new Map(
       [...commands].sort(([a], [b]) => a.localeCompare(b)).map(([n, c]) => [n, c / admissions]),
@@ -74,6 +88,7 @@ interface Wait {
   answeredAt: number;
   admitted: boolean;
   releasedAt: number | null;
+  order: number | null;
 }
 
 function waitsOf(report: WaitingReport): Wait[] {
@@ -82,11 +97,12 @@ function waitsOf(report: WaitingReport): Wait[] {
     answeredAt: report.answeredAt[i],
     admitted: report.admitted[i],
     releasedAt: report.releasedAt[i],
+    order: report.order[i],
   }));
 }
 
-function admissionOf(wait: Wait): Admission {
-  return { arrivedAt: wait.arrivedAt, admittedAt: wait.answeredAt };
+function outOfOrder(waits: readonly OrderedWait[]): number[] {
+  return BENCH.waiting.epsilonsMs.map((epsilonMs) => countOutOfOrder(waits, epsilonMs));
 }
 
 function sum(values: readonly number[]): number {

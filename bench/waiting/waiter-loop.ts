@@ -19,26 +19,28 @@ export async function runWaiters(
     answeredAt: [],
     admitted: [],
     releasedAt: [],
+    order: [],
     admissionsInWindow: 0,
   };
   const inWindow = (at: number) => at >= schedule.measureFrom && at < schedule.endsAt;
   const waiter = async () => {
     while (sharedNow() < schedule.endsAt) {
       const arrivedAt = sharedNow();
-      const release = await gate.acquire();
+      const admission = await gate.acquire();
       const answeredAt = sharedNow();
       let releasedAt: number | null = null;
-      if (release) {
+      if (admission) {
         if (inWindow(answeredAt)) report.admissionsInWindow++;
         await sleep(holdMs());
-        await release();
+        await admission.release();
         releasedAt = sharedNow();
       }
       if (inWindow(arrivedAt)) {
         report.arrivedAt.push(arrivedAt);
         report.answeredAt.push(answeredAt);
-        report.admitted.push(release !== null);
+        report.admitted.push(admission !== null);
         report.releasedAt.push(releasedAt);
+        report.order.push(admission?.order ?? null);
       }
     }
   };
