@@ -1,3 +1,4 @@
+import type { RefusedBy } from './gate-store';
 import type { GateLimit } from './limit-source';
 
 /** Options of one acquire. */
@@ -11,6 +12,17 @@ export interface AcquireOptions {
   limit?: GateLimit;
   /** Expected task duration in seconds, turned into a lease by the lease policy. */
   expectedSeconds?: number;
+  /**
+   * How long to wait for a slot when the gate is full, in ms. Waiters are served in arrival
+   * order across every instance. Default 0: answer at once.
+   */
+  waitMs?: number;
+  /** Aborts a wait: the call leaves the queue at once and throws `AcquireAbortedError`. */
+  signal?: AbortSignal;
+  /** The tenant the task counts for, against the model's `perTenant` share. */
+  tenant?: string;
+  /** Units of the model's limit the task takes (an integer ≥ 1). Default 1. */
+  cost?: number;
 }
 
 /** The answer of an acquire. */
@@ -23,10 +35,24 @@ export interface AcquireResult {
   model: string;
   /** The holder id: the given task id, or the UUID made for it. */
   taskId: string;
-  /** Live holders of the gate after the call. */
+  /** Units of the gate in use after the call (live holders, when every task costs 1). */
   used: number;
-  /** The limit applied; null when unlimited. */
+  /** The limit applied, in units; null when unlimited. */
   limit: GateLimit;
+  /** Units this task takes (or, when `alreadyHeld`, took when it was admitted: the first cost stays). */
+  cost: number;
+  /** The tenant of the call, or null. */
+  tenant: string | null;
+  /** Units the tenant uses after the call; null without a tenant, or when not known. */
+  tenantUsed: number | null;
+  /** The tenant's share in units; null without a tenant or without a share. */
+  tenantLimit: GateLimit;
+  /** Which limit refused the task: the model's (or waiters ahead of it), the tenant's share, or null when acquired. */
+  refusedBy: RefusedBy | null;
+  /** How long the call waited in the queue, in ms (0 when it did not wait). */
+  waitedMs: number;
+  /** When it waited and was not admitted: its place in the queue when it gave up (1 = next). */
+  position: number | null;
   /** Expired slots reclaimed by this call: releases that never came (a leak signal). */
   reclaimed: number;
   /** Lease end in ms since the epoch, by the store's clock; null when not acquired. */
@@ -67,16 +93,30 @@ export interface KeepAliveOptions extends ExtendOptions {
   onLost?: () => void;
 }
 
+/** Options of a usage query. */
+export interface UsageOptions {
+  /** Also count this tenant's units. */
+  tenant?: string;
+}
+
 /** A gate's occupancy. */
 export interface GateUsage {
   /** The gate (model). */
   model: string;
-  /** Live holders of the gate now. */
+  /** Units in use now (live holders, when every task costs 1). */
   used: number;
+  /** Live holders now. */
+  holders: number;
+  /** Calls waiting in the gate's queue (a waiter whose process died counts until its heartbeat lease ends). */
+  waiting: number;
   /** Null when unlimited. */
   limit: GateLimit;
-  /** Slots free now (0 when the gate is over its limit); null when unlimited. */
+  /** Units free now (0 when the gate is over its limit); null when unlimited. */
   available: number | null;
+  /** With a tenant: the units it uses now. */
+  tenantUsed?: number;
+  /** With a tenant: its share in units, or null for none. */
+  tenantLimit?: GateLimit;
 }
 
 /** One live holder of a gate. */
@@ -87,6 +127,10 @@ export interface GateHolderInfo {
   expiresAt: number;
   /** The fencing token of its admission (0 for a holder recorded before tokens existed). */
   token: number;
+  /** Units it takes. */
+  cost: number;
+  /** Its tenant, or null. */
+  tenant: string | null;
 }
 
 /** A holder a reconcile may remove, only while it holds the admission named by `token`. */

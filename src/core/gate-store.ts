@@ -22,8 +22,8 @@ export interface GateStore {
    * back.
    */
   extend(request: ExtendRequest): Promise<ExtendReply>;
-  /** Counts the live holders of a gate. */
-  usage(gate: string): Promise<UsageReply>;
+  /** Counts the live holders of a gate, their units, its waiters and, optionally, a tenant's units. */
+  usage(gate: string, tenant?: string): Promise<UsageReply>;
   /** Lists the live holders of a gate with their lease ends and tokens, soonest lease end first. */
   holders(gate: string): Promise<HoldersReply>;
   /**
@@ -31,6 +31,21 @@ export interface GateStore {
    * one atomic step.
    */
   reconcile(request: ReconcileRequest): Promise<ReconcileReply>;
+  /**
+   * Renews the queue places of this instance's waiters on a gate and reports each one's state,
+   * in the order given. Also reclaims ended leases and hands free units to the queue.
+   */
+  heartbeat(request: HeartbeatRequest): Promise<WaiterState[]>;
+  /** Takes a waiter out of the queue, or reports that it was admitted before it could leave. */
+  leave(request: WaiterRequest): Promise<WaiterState>;
+  /**
+   * Calls `listener` with the admissions the store hands to a gate's waiters, from whichever
+   * instance freed the units. Resolves once listening; the returned function stops it. Messages
+   * may be lost (a reconnect): the heartbeat reports what they would have said.
+   */
+  subscribe(gate: string, listener: AdmissionListener): Promise<() => Promise<void>>;
+  /** Frees what the store opened itself (a subscriber connection); not the client it was given. */
+  close(): Promise<void>;
 }
 
 /** Injection token of the {@link GateStore} a module uses. */
@@ -57,7 +72,21 @@ export interface AcquireRequest extends HolderRequest {
   attempt: string;
   /** A retry: a new admission with a new token even if the holder still holds. Default false. */
   renew?: boolean;
+  /** Units of the limit this holder takes; default 1. */
+  cost?: number;
+  /** The tenant the holder is counted for, if any. */
+  tenant?: string;
+  /** The tenant's share of the limit in units; null or absent for no share. */
+  perTenant?: number | null;
+  /**
+   * When > 0 and the holder cannot be admitted, it joins the gate's queue and must renew its
+   * place (see {@link GateStore.heartbeat}) within this many ms. 0 or absent: answer at once.
+   */
+  waiterLeaseMs?: number;
 }
+
+/** Which limit refused an admission: the model's (or waiters ahead of it) or the tenant's share. */
+export type RefusedBy = 'model' | 'tenant';
 
 /** The store's answer to an acquire. */
 export interface AcquireReply {
@@ -65,7 +94,7 @@ export interface AcquireReply {
   admitted: boolean;
   /** True when the holder held a live slot before the call; its lease was not shortened. */
   alreadyHeld: boolean;
-  /** Live holders after the call. */
+  /** Units used after the call. */
   used: number;
   /** Expired holders removed by this call: each one is a slot whose release never came. */
   reclaimed: number;
@@ -75,6 +104,12 @@ export interface AcquireReply {
   now: number;
   /** The admission's fencing token, or null when not admitted. */
   token: number | null;
+  /** Why it was not admitted, or null when admitted. */
+  refusedBy: RefusedBy | null;
+  /** Its place in the queue (1 = next) when it joined or renewed it, else null. */
+  position: number | null;
+  /** Units the tenant uses after the call (0 without a tenant). */
+  tenantUsed: number;
 }
 
 /**
@@ -124,10 +159,16 @@ export interface ExtendReply {
 
 /** The store's answer to a usage query. */
 export interface UsageReply {
-  /** Live holders of the gate. */
+  /** Units the live holders take. */
   used: number;
   /** The store's clock at the count, in ms. */
   now: number;
+  /** Live holders. */
+  holders: number;
+  /** Waiters in the queue. */
+  waiting: number;
+  /** Units the tenant's live holders take (0 when no tenant was asked for). */
+  tenantUsed: number;
 }
 
 /** One live holder, as the store reports it. */
@@ -138,6 +179,10 @@ export interface GateHolder {
   expiresAt: number;
   /** The admission's fencing token (0 for a holder recorded before tokens existed). */
   token: number;
+  /** Units it takes. */
+  cost: number;
+  /** Its tenant, or null. */
+  tenant: string | null;
 }
 
 /** The store's answer to a holders query. */
@@ -179,6 +224,47 @@ export interface ReconcileReply {
   added: number;
   /** Holders removed. */
   removed: number;
-  /** Live holders after the reconcile. */
+  /** Units used after the reconcile. */
   used: number;
 }
+
+/** One waiting call of one holder. */
+export interface WaiterRequest extends HolderRequest {
+  /** The attempt id of the acquire that queued it. */
+  attempt: string;
+}
+
+/** A request to renew the queue places of waiters of one gate. */
+export interface HeartbeatRequest {
+  /** The gate (model name). */
+  gate: string;
+  /** The waiters, each by holder and attempt. */
+  waiters: readonly { holder: string; attempt: string }[];
+  /** Each must renew its place again within this many ms. */
+  waiterLeaseMs: number;
+}
+
+/** Where a waiting call stands. */
+export type WaiterState =
+  | { state: 'queued'; position: number }
+  | { state: 'admitted'; token: number; expiresAt: number; used: number }
+  | { state: 'gone' };
+
+/** An admission the store handed to a waiter, as announced to every instance. */
+export interface HandedAdmission {
+  /** The holder admitted. */
+  holder: string;
+  /** The attempt id of its waiting call. */
+  attempt: string;
+  /** The admission's fencing token. */
+  token: number;
+  /** Its lease end, by the store's clock. */
+  expiresAt: number;
+  /** Units used after it. */
+  used: number;
+  /** Units its tenant uses after it (0 without a tenant). */
+  tenantUsed: number;
+}
+
+/** Receives the admissions handed to a gate's waiters. */
+export type AdmissionListener = (admissions: HandedAdmission[]) => void;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { GateStore, ReleaseFence, RemovableHolder } from './gate-store';
+import type { AcquireReply, GateStore, ReleaseFence, RemovableHolder } from './gate-store';
+import { AcquireAbortedError } from './errors/acquire-aborted.error';
 import { withDeadline } from './deadline';
 import { GateUnavailableError, type GateOperation } from './errors/gate-unavailable.error';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
@@ -16,10 +17,16 @@ import type {
   ReconcileOptions,
   ReconcileResult,
   ReleaseOptions,
+  UsageOptions,
 } from './gate-results';
 import { type KeepAliveHandle, LeaseKeepAlive } from './lease-keep-alive';
 import { DEFAULT_LEASE_POLICY, type LeasePolicy, leaseMilliseconds } from './lease-policy';
-import { type GateLimit, type LimitSource, resolveLimit } from './limit-source';
+import {
+  type GateLimit,
+  type LimitSource,
+  type ResolvedLimits,
+  resolveLimits,
+} from './limit-source';
 import { MAX_LEASE_MS, MAX_TIMER_MS } from './limits';
 import { pairKey } from './pair-key';
 import {
@@ -29,10 +36,32 @@ import {
   type PendingReleaseOptions,
 } from './pending-release-queue';
 import { REQUEST_BOUND_HOLDER_PREFIX } from './request-bound';
-import { assertModelName, assertPeriodSeconds, assertSeconds, assertTaskId } from './validation';
+import {
+  assertCost,
+  assertModelName,
+  assertPeriodSeconds,
+  assertSeconds,
+  assertTaskId,
+  assertTenant,
+  assertWaitMs,
+} from './validation';
+import { type WaitOutcome, WaitRoom } from './wait-room';
 
 /** Default bound on one store call, in ms. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
+
+/** Default lease of a waiter's place in a queue, in ms: a dead waiter blocks no longer. */
+export const DEFAULT_WAITER_LEASE_MS = 3_000;
+
+/** Tuning of waiting acquires. */
+export interface WaitingOptions {
+  /**
+   * How long a waiter's place in the queue holds without a heartbeat, in ms; the heartbeat
+   * (which also polls for admissions a lost message did not announce) runs every third of it.
+   * A waiter whose process died stops blocking the queue within this. Default 3000.
+   */
+  waiterLeaseMs?: number;
+}
 
 /** What a {@link QueueGate} is built with; every field has a default. */
 export interface QueueGateConfig {
@@ -50,6 +79,8 @@ export interface QueueGateConfig {
   logger?: GateLogger;
   /** Called when a keep-alive finds its lease already lost. */
   onLeaseLost?: (model: string, taskId: string, token: number | undefined) => void;
+  /** Tuning of waiting acquires (`waitMs`). */
+  waiting?: WaitingOptions;
 }
 
 /**
@@ -72,6 +103,8 @@ export class QueueGate {
   private readonly releasesInFlight = new Map<string, Set<InFlightRelease>>();
   /** The logger from the config (silent by default). */
   protected readonly logger: GateLogger;
+  private readonly waitRoom: WaitRoom;
+  private readonly waiterLeaseMs: number;
 
   constructor(
     /** The store that keeps the gates (Redis or memory). */
@@ -94,14 +127,30 @@ export class QueueGate {
       { ...DEFAULT_PENDING_RELEASE_OPTIONS, ...config.pendingReleases },
       this.logger,
     );
+    this.waiterLeaseMs = config.waiting?.waiterLeaseMs ?? DEFAULT_WAITER_LEASE_MS;
+    assertPeriodSeconds(this.waiterLeaseMs / 1000, 'waiting.waiterLeaseMs / 1000');
+    this.waitRoom = new WaitRoom(store, {
+      waiterLeaseMs: this.waiterLeaseMs,
+      bounded: (work) => this.bounded(work),
+      logger: this.logger,
+    });
   }
 
   /**
-   * Takes a slot of `model`'s gate for a task, or reports the gate full (`acquired: false`).
-   * Acquiring again for a task that holds its slot answers `alreadyHeld` with the same token and
-   * never takes a second slot. Throws an {@link InvalidArgumentError} on bad input and a
-   * {@link GateUnavailableError} when the store does not answer in time; then a release fenced
-   * to this call is queued, so the slot does not stay taken if the acquire ran after all.
+   * Takes a slot of `model`'s gate for a task, or reports the gate full (`acquired: false`,
+   * with `refusedBy` naming the model's limit or the tenant's share). Acquiring again for a
+   * task that holds its slot answers `alreadyHeld` with the same token and never takes a second
+   * slot.
+   *
+   * With `waitMs`, a call the gate cannot admit joins the gate's queue and is admitted in
+   * arrival order across every instance, or answers `acquired: false` with its `position` when
+   * `waitMs` passes. With `signal`, it leaves the queue when the signal fires and throws
+   * {@link AcquireAbortedError}. With `tenant`, the model's `perTenant` share applies too;
+   * `cost` takes that many units of both.
+   *
+   * Throws an {@link InvalidArgumentError} on bad input and a {@link GateUnavailableError} when
+   * the store does not answer in time; then a release fenced to this call is queued, so the slot
+   * does not stay taken if the acquire ran after all.
    */
   acquire(model: string, options: AcquireOptions = {}): Promise<AcquireResult> {
     return this.admit(model, options.taskId ?? randomUUID(), options, false);
@@ -214,22 +263,36 @@ export class QueueGate {
     return keeper;
   }
 
-  /** Live holders and the limit that applies now. */
-  async usage(model: string): Promise<GateUsage> {
+  /** Units in use, holders, waiters and the limit that applies now; with `tenant`, its units too. */
+  async usage(model: string, options: UsageOptions = {}): Promise<GateUsage> {
     assertModelName(model);
-    const limit = await this.limitOf(model, 'usage');
-    const { used } = await this.call(model, 'usage', () => this.store.usage(model));
-    return { model, used, limit, available: limit === null ? null : Math.max(0, limit - used) };
+    const { tenant } = options;
+    if (tenant !== undefined) assertTenant(tenant);
+    const { limit, perTenant } = await this.limitsOf(model, 'usage');
+    const reply = await this.call(model, 'usage', () => this.store.usage(model, tenant));
+    const { used, holders, waiting } = reply;
+    const usage: GateUsage = {
+      model,
+      used,
+      holders,
+      waiting,
+      limit,
+      available: limit === null ? null : Math.max(0, limit - used),
+    };
+    if (tenant === undefined) return usage;
+    return { ...usage, tenantUsed: reply.tenantUsed, tenantLimit: perTenant };
   }
 
   /** The live holders of a gate with their tokens, soonest lease end first. */
   async holders(model: string): Promise<GateHolderInfo[]> {
     assertModelName(model);
     const reply = await this.call(model, 'holders', () => this.store.holders(model));
-    return reply.holders.map(({ holder, expiresAt, token }) => ({
+    return reply.holders.map(({ holder, expiresAt, token, cost, tenant }) => ({
       taskId: holder,
       expiresAt,
       token,
+      cost,
+      tenant,
     }));
   }
 
@@ -272,8 +335,11 @@ export class QueueGate {
    */
   async close(deadlineMs = 5_000): Promise<number> {
     for (const { keeper } of [...this.keepAlives.values()]) keeper.stop();
+    // Waiting calls leave their queues first: a leave that fails queues its release here.
+    await this.waitRoom.close();
     const left = await this.pending.flush(deadlineMs);
     this.pending.close();
+    await this.store.close().catch(() => undefined);
     if (left > 0) {
       this.logger.error(
         `${left} gate release(s) could not be delivered before shutdown; ` +
@@ -297,29 +363,40 @@ export class QueueGate {
   ): Promise<AcquireResult> {
     assertModelName(model);
     assertTaskId(taskId);
+    const { tenant, cost = 1, waitMs = 0, signal } = options;
+    if (tenant !== undefined) assertTenant(tenant);
+    assertCost(cost);
+    assertWaitMs(waitMs);
     const leaseMs = this.leaseOf(options.expectedSeconds);
-    const limit = await this.limitOf(model, 'acquire', options.limit);
+    const limits = await this.limitsOf(model, 'acquire', options.limit);
+    assertCostFits(model, cost, tenant, limits);
+    if (signal?.aborted) throw new AcquireAbortedError(model, taskId, 0, signal.reason);
     const superseded = this.supersedeReleasesInFlight(model, taskId);
     // A release still queued from the task's previous life would free the new slot on landing.
     const cancelled = this.pending.cancel(model, taskId);
     // Names this call among the task's acquires: 32 random bits from the UUID generator's pool.
     const attempt = randomUUID().slice(0, 8);
+    const started = waitMs > 0 ? performance.now() : 0;
+    const ticket = waitMs > 0 ? this.waitRoom.enter(model, taskId, attempt) : undefined;
+    const listeningBeforeIt = ticket !== undefined && this.waitRoom.isListening(model);
+    let reply: AcquireReply;
     try {
-      const reply = await this.call(model, 'acquire', () =>
-        this.store.acquire({ gate: model, holder: taskId, limit, leaseMs, attempt, renew }),
+      reply = await this.call(model, 'acquire', () =>
+        this.store.acquire({
+          gate: model,
+          holder: taskId,
+          limit: limits.limit,
+          leaseMs,
+          attempt,
+          renew,
+          cost,
+          tenant,
+          perTenant: tenant === undefined ? null : limits.perTenant,
+          waiterLeaseMs: waitMs > 0 ? this.waiterLeaseMs : 0,
+        }),
       );
-      return {
-        acquired: reply.admitted,
-        alreadyHeld: reply.alreadyHeld,
-        model,
-        taskId,
-        used: reply.used,
-        limit,
-        reclaimed: reply.reclaimed,
-        expiresAt: reply.expiresAt,
-        token: reply.token,
-      };
     } catch (error) {
+      ticket?.exit();
       if (error instanceof GateUnavailableError) {
         // The command may still run once the store answers (a stall, a replay after a
         // reconnect): undo exactly what this call may have admitted, nothing older. A release
@@ -330,6 +407,130 @@ export class QueueGate {
       this.pending.restore(cancelled, error instanceof GateUnavailableError ? error.cause : error);
       this.reinstate(model, taskId, superseded);
       throw error;
+    }
+    const result: AcquireResult = {
+      acquired: reply.admitted,
+      alreadyHeld: reply.alreadyHeld,
+      model,
+      taskId,
+      used: reply.used,
+      limit: limits.limit,
+      reclaimed: reply.reclaimed,
+      expiresAt: reply.expiresAt,
+      token: reply.token,
+      cost,
+      tenant: tenant ?? null,
+      tenantUsed: tenant === undefined ? null : reply.tenantUsed,
+      tenantLimit: tenant === undefined ? null : limits.perTenant,
+      refusedBy: reply.refusedBy,
+      waitedMs: 0,
+      position: null,
+    };
+    if (!ticket) return result;
+    if (reply.admitted || reply.position === null) {
+      ticket.exit();
+      return { ...result, waitedMs: performance.now() - started };
+    }
+    ticket.queued(listeningBeforeIt);
+    return this.waitInQueue(result, attempt, ticket, started, waitMs, signal);
+  }
+
+  /**
+   * Waits for the admission the store hands this call, the deadline, or the signal. Leaving the
+   * queue is one atomic step that also says whether the call was admitted first: then a
+   * deadline returns the admission, and an abort gives it back.
+   */
+  private async waitInQueue(
+    queued: AcquireResult,
+    attempt: string,
+    ticket: ReturnType<WaitRoom['enter']>,
+    started: number,
+    waitMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<AcquireResult> {
+    const { model, taskId } = queued;
+    const waited = () => performance.now() - started;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const ended = await Promise.race<WaitOutcome | 'deadline' | 'aborted'>([
+      ticket.outcome,
+      new Promise<'deadline'>((resolve) => {
+        timer = setTimeout(() => resolve('deadline'), Math.max(0, waitMs - waited()));
+      }),
+      new Promise<'aborted'>((resolve) => {
+        if (!signal) return;
+        onAbort = () => resolve('aborted');
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+
+    let outcome: WaitOutcome | { state: 'queued'; position: number };
+    if (ended === 'deadline' || ended === 'aborted') {
+      try {
+        const left = await this.call(model, 'acquire', () =>
+          this.store.leave({ gate: model, holder: taskId, attempt }),
+        );
+        outcome = left.state === 'admitted' ? { ...left, tenantUsed: null } : left;
+      } catch (error) {
+        ticket.exit();
+        // Whether the call was admitted is unknown: undo exactly what it may have been given.
+        const cause = error instanceof GateUnavailableError ? error.cause : error;
+        this.pending.add(model, taskId, { attempt }, cause);
+        if (ended === 'aborted') {
+          throw new AcquireAbortedError(model, taskId, waited(), signal?.reason);
+        }
+        throw error;
+      }
+    } else {
+      outcome = ended;
+    }
+    ticket.exit();
+
+    if (ended === 'aborted') {
+      if (outcome.state === 'admitted') await this.giveBackAborted(model, taskId, attempt);
+      throw new AcquireAbortedError(model, taskId, waited(), signal?.reason);
+    }
+    if (outcome.state === 'admitted') {
+      return {
+        ...queued,
+        acquired: true,
+        used: outcome.used,
+        expiresAt: outcome.expiresAt,
+        token: outcome.token,
+        tenantUsed: queued.tenant === null ? null : outcome.tenantUsed,
+        refusedBy: null,
+        waitedMs: waited(),
+      };
+    }
+    if (outcome.state === 'gone') {
+      this.logger.warn(
+        `Queue gate "${model}": task "${taskId}" lost its place in the queue ` +
+          '(its heartbeat did not reach the store in time).',
+      );
+    }
+    return {
+      ...queued,
+      waitedMs: waited(),
+      position: outcome.state === 'queued' ? outcome.position : null,
+    };
+  }
+
+  /** An aborted waiter was admitted before it could leave: that admission, and only it, goes. */
+  private async giveBackAborted(model: string, taskId: string, attempt: string): Promise<void> {
+    try {
+      await this.call(model, 'release', () =>
+        this.store.release({ gate: model, holder: taskId, fence: { attempt } }),
+      );
+    } catch (error) {
+      this.pending.add(
+        model,
+        taskId,
+        { attempt },
+        error instanceof GateUnavailableError ? error.cause : error,
+      );
     }
   }
 
@@ -396,13 +597,13 @@ export class QueueGate {
     }
   }
 
-  private async limitOf(
+  private async limitsOf(
     model: string,
     operation: GateOperation,
     explicit?: GateLimit,
-  ): Promise<GateLimit> {
+  ): Promise<ResolvedLimits> {
     try {
-      return await resolveLimit(model, explicit, this.config.limits, this.config.defaultLimit);
+      return await resolveLimits(model, explicit, this.config.limits, this.config.defaultLimit);
     } catch (error) {
       if (error instanceof QueueGateError) throw error;
       // A limit that cannot be read (its database is down) cannot be enforced either.
@@ -461,4 +662,27 @@ function removableHolders(removable: unknown): RemovableHolder[] {
     if (token !== undefined) assertToken(token);
     return { holder: taskId, token };
   });
+}
+
+/** A task heavier than a limit could never be admitted: say so rather than queue it forever. */
+function assertCostFits(
+  model: string,
+  cost: number,
+  tenant: string | undefined,
+  { limit, perTenant }: ResolvedLimits,
+): void {
+  if (limit !== null && cost > limit) {
+    throw new InvalidArgumentError(
+      'cost',
+      cost,
+      `it exceeds the limit of model "${model}" (${limit}), so it could never be admitted`,
+    );
+  }
+  if (tenant !== undefined && perTenant !== null && cost > perTenant) {
+    throw new InvalidArgumentError(
+      'cost',
+      cost,
+      `it exceeds the per-tenant share of model "${model}" (${perTenant}), so it could never be admitted`,
+    );
+  }
 }

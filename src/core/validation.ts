@@ -3,7 +3,7 @@ import { InvalidLimitError } from './errors/invalid-limit.error';
 import { InvalidModelNameError } from './errors/invalid-model-name.error';
 import { InvalidTaskIdError } from './errors/invalid-task-id.error';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
-import { MAX_TIMER_MS } from './limits';
+import { MAX_LIMIT, MAX_TIMER_MS } from './limits';
 
 /** Longest model name or task id accepted, in characters. */
 export const MAX_NAME_LENGTH = 256;
@@ -80,6 +80,44 @@ export function assertPeriodSeconds(seconds: unknown, argument: string): asserts
       argument,
       seconds,
       `it must be a number of seconds > 0 and at most ${MAX_TIMER_MS / 1000}`,
+    );
+  }
+}
+
+/** Throws {@link InvalidArgumentError} unless `tenant` can name a tenant (the rules of a task id). */
+export function assertTenant(tenant: unknown): asserts tenant is string {
+  const problem =
+    typeof tenant !== 'string'
+      ? 'it must be a string'
+      : tenant.length === 0
+        ? 'it must not be empty'
+        : tenant.length > MAX_NAME_LENGTH
+          ? `it must be at most ${MAX_NAME_LENGTH} characters`
+          : hasLoneSurrogate(tenant)
+            ? WELL_FORMED
+            : undefined;
+  if (problem !== undefined) throw new InvalidArgumentError('tenant', tenant, problem);
+}
+
+/** Throws {@link InvalidArgumentError} unless `cost` is an integer in [1, MAX_LIMIT]. */
+export function assertCost(cost: unknown): asserts cost is number {
+  if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 1 || cost > MAX_LIMIT) {
+    throw new InvalidArgumentError('cost', cost, `it must be an integer from 1 to ${MAX_LIMIT}`);
+  }
+}
+
+/** Throws {@link InvalidArgumentError} unless `waitMs` is a number of ms ≥ 0 a timer can keep. */
+export function assertWaitMs(waitMs: unknown): asserts waitMs is number {
+  if (
+    typeof waitMs !== 'number' ||
+    !Number.isFinite(waitMs) ||
+    waitMs < 0 ||
+    waitMs > MAX_TIMER_MS
+  ) {
+    throw new InvalidArgumentError(
+      'waitMs',
+      waitMs,
+      `it must be a number of ms from 0 to ${MAX_TIMER_MS}`,
     );
   }
 }

@@ -9,6 +9,8 @@ import type {
 } from './queue-gate.options';
 import { QUEUE_GATE_EVENTS } from './task-lifecycle.events';
 import { DEFAULT_LEASE_POLICY } from '../core/lease-policy';
+import type { GateStore } from '../core/gate-store';
+import { fromEntry } from '../core/limit-source';
 
 type Check = (value: unknown) => string | undefined;
 
@@ -169,9 +171,9 @@ function validateLimits(o: QueueGateModuleOptions): void {
   if (o.limits === undefined || typeof o.limits === 'function') return;
   if (!isObject(o.limits))
     fail('limits', o.limits, 'it must be a map of model to limit, or a function');
-  for (const [model, limit] of Object.entries(o.limits)) {
+  for (const [model, entry] of Object.entries(o.limits)) {
     asModel(`limits["${model}"]`, model);
-    asLimit(`limits["${model}"]`, limit);
+    rethrowAs(`limits["${model}"]`, entry, () => fromEntry(entry, `limits["${model}"]`, model));
   }
 }
 
@@ -236,11 +238,22 @@ function isObject(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Every method of the {@link GateStore} port. */
+const GATE_STORE_METHODS = [
+  'acquire',
+  'release',
+  'extend',
+  'usage',
+  'holders',
+  'reconcile',
+  'heartbeat',
+  'leave',
+  'subscribe',
+  'close',
+] as const satisfies readonly (keyof GateStore)[];
+
 function isGateStore(value: unknown): boolean {
   return (
-    isObject(value) &&
-    ['acquire', 'release', 'extend', 'usage', 'holders', 'reconcile'].every(
-      (method) => typeof value[method] === 'function',
-    )
+    isObject(value) && GATE_STORE_METHODS.every((method) => typeof value[method] === 'function')
   );
 }

@@ -1,9 +1,12 @@
 import type {
   AcquireRequest,
+  AdmissionListener,
   ExtendRequest,
   GateStore,
+  HeartbeatRequest,
   ReconcileRequest,
   ReleaseRequest,
+  WaiterRequest,
 } from '../../src/core/gate-store';
 import { MemoryGateStore } from '../../src/store/memory/memory-gate-store';
 
@@ -73,14 +76,26 @@ export class FaultyStore implements GateStore {
   extend(request: ExtendRequest) {
     return this.run('extend', request, () => this.inner.extend(request));
   }
-  usage(gate: string) {
-    return this.run('usage', undefined, () => this.inner.usage(gate));
+  usage(gate: string, tenant?: string) {
+    return this.run('usage', undefined, () => this.inner.usage(gate, tenant));
   }
   holders(gate: string) {
     return this.run('holders', undefined, () => this.inner.holders(gate));
   }
   reconcile(request: ReconcileRequest) {
     return this.run('reconcile', undefined, () => this.inner.reconcile(request));
+  }
+  heartbeat(request: HeartbeatRequest) {
+    return this.run('heartbeat', undefined, () => this.inner.heartbeat(request));
+  }
+  leave(request: WaiterRequest) {
+    return this.run('leave', request, () => this.inner.leave(request));
+  }
+  subscribe(gate: string, listener: AdmissionListener) {
+    return this.run('subscribe', undefined, () => this.inner.subscribe(gate, listener));
+  }
+  close() {
+    return this.inner.close();
   }
 
   /** Holder ids of the live slots of `gate`, straight from the inner store. */

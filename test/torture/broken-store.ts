@@ -18,6 +18,9 @@ export function brokenStore(real: GateStore): GateStore {
         expiresAt: null,
         now,
         token: null,
+        refusedBy: 'model',
+        position: null,
+        tenantUsed: 0,
       };
     }
     // The gap between the two steps; any other request that reads now sees the same count.

@@ -6,3 +6,4 @@ export * from './invalid-limit.error';
 export * from './invalid-expected-seconds.error';
 export * from './gate-unavailable.error';
 export * from './stale-token.error';
+export * from './acquire-aborted.error';

@@ -1,23 +1,51 @@
 import type {
   AcquireReply,
   AcquireRequest,
+  AdmissionListener,
   ExtendReply,
   ExtendRequest,
   GateStore,
+  HandedAdmission,
+  HeartbeatRequest,
   HoldersReply,
   ReconcileReply,
   ReconcileRequest,
+  RefusedBy,
   ReleaseReply,
   ReleaseRequest,
   UsageReply,
+  WaiterRequest,
+  WaiterState,
 } from '../../core/gate-store';
 
-/** One holder's slot: its lease end, and the admission that holds it. */
+/** One holder's slot: its lease end, the admission that holds it, and what it weighs. */
 interface Slot {
   expiresAt: number;
   token: number;
   attempt: string;
+  cost: number;
+  tenant: string | null;
 }
+
+/** A queued waiter: what it asked for, and until when its place holds without a heartbeat. */
+interface Waiter {
+  deadline: number;
+  leaseMs: number;
+  limit: number | null;
+  perTenant: number | null;
+  cost: number;
+  attempt: string;
+  tenant: string | null;
+}
+
+/** One gate: its holders, and its waiters in arrival order (a Map keeps insertion order). */
+interface Gate {
+  slots: Map<string, Slot>;
+  queue: Map<string, Waiter>;
+}
+
+/** Most queued waiters one step looks at when handing freed units to the queue (as in Redis). */
+const MAX_WAITERS_PER_HANDOFF = 64;
 
 /**
  * The gate in one process: same semantics as the Redis store, for tests, demos and
@@ -25,51 +53,73 @@ interface Slot {
  * atomic within the process. Not shared between processes: behind a load balancer, use Redis.
  */
 export class MemoryGateStore implements GateStore {
-  /** gate → (holder → slot). */
-  private readonly gates = new Map<string, Map<string, Slot>>();
+  private readonly gates = new Map<string, Gate>();
   /** gate → last token issued; kept when the gate empties, so tokens keep increasing. */
   private readonly lastTokens = new Map<string, number>();
+  private readonly listeners = new Map<string, Set<AdmissionListener>>();
 
   /** @param clock Source of "now" in ms; replaceable in tests. */
   constructor(private readonly clock: () => number = Date.now) {}
 
-  acquire({ gate, holder, limit, leaseMs, attempt, renew }: AcquireRequest): Promise<AcquireReply> {
+  acquire(request: AcquireRequest): Promise<AcquireReply> {
+    const { gate: name, holder, limit, leaseMs, attempt, renew } = request;
+    const cost = request.cost ?? 1;
+    const tenant = request.tenant ?? null;
+    const perTenant = request.perTenant ?? null;
     const now = this.clock();
-    const slots = this.slotsOf(gate);
-    const reclaimed = this.reclaim(slots, now);
-    const held = slots.get(holder);
-    if (held === undefined && limit !== null && limit > 0 && slots.size >= limit) {
-      this.forgetIfEmpty(gate, slots);
+    const gate = this.gateOf(name);
+    const reclaimed = this.reclaim(gate, now);
+    const blocked = this.admitWaiters(name, gate, now);
+    const used = unitsOf(gate);
+    const tenantUsed = tenant === null ? 0 : tenantUnitsOf(gate, tenant);
+    const held = gate.slots.get(holder);
+    const refusedBy: RefusedBy | null =
+      blocked || (limit !== null && limit > 0 && used + cost > limit)
+        ? 'model'
+        : tenant !== null && perTenant !== null && perTenant > 0 && tenantUsed + cost > perTenant
+          ? 'tenant'
+          : null;
+    if (held === undefined && refusedBy !== null) {
+      const position = this.enqueue(gate, holder, now, request, cost, tenant, perTenant);
+      this.forgetIfEmpty(name, gate);
       return Promise.resolve({
         admitted: false,
         alreadyHeld: false,
-        used: slots.size,
+        used,
         reclaimed,
         expiresAt: null,
         now,
         token: null,
+        refusedBy,
+        position,
+        tenantUsed,
       });
     }
     const expiresAt = Math.max(held?.expiresAt ?? 0, now + leaseMs);
-    const slot =
-      held === undefined || renew
-        ? { expiresAt, token: this.nextToken(gate, now), attempt }
-        : { ...held, expiresAt };
-    slots.set(holder, slot);
+    const slot: Slot =
+      held === undefined
+        ? { expiresAt, token: this.nextToken(name, now), attempt, cost, tenant }
+        : renew
+          ? { ...held, expiresAt, token: this.nextToken(name, now), attempt }
+          : { ...held, expiresAt };
+    gate.slots.set(holder, slot);
     return Promise.resolve({
       admitted: true,
       alreadyHeld: held !== undefined,
-      used: slots.size,
+      used: unitsOf(gate),
       reclaimed,
       expiresAt,
       now,
       token: slot.token,
+      refusedBy: null,
+      position: null,
+      tenantUsed: slot.tenant === null ? 0 : tenantUnitsOf(gate, slot.tenant),
     });
   }
 
-  release({ gate, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
-    const slots = this.gates.get(gate);
-    const held = slots?.get(holder);
+  release({ gate: name, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
+    const gate = this.gates.get(name);
+    const held = gate?.slots.get(holder);
     if (
       held &&
       fence &&
@@ -77,24 +127,27 @@ export class MemoryGateStore implements GateStore {
     ) {
       return Promise.resolve({ released: false, stale: true, currentToken: held.token });
     }
-    const released = slots?.delete(holder) ?? false;
-    if (slots) this.forgetIfEmpty(gate, slots);
+    const released = gate?.slots.delete(holder) ?? false;
+    if (gate) {
+      if (released) this.admitWaiters(name, gate, this.clock());
+      this.forgetIfEmpty(name, gate);
+    }
     return Promise.resolve({ released, stale: false, currentToken: null });
   }
 
-  extend({ gate, holder, leaseMs, token }: ExtendRequest): Promise<ExtendReply> {
+  extend({ gate: name, holder, leaseMs, token }: ExtendRequest): Promise<ExtendReply> {
     const now = this.clock();
-    const slots = this.gates.get(gate);
-    const held = slots?.get(holder);
+    const gate = this.gates.get(name);
+    const held = gate?.slots.get(holder);
     const lost = { extended: false, expiresAt: null, now, stale: false, currentToken: null };
-    if (slots === undefined || held === undefined) return Promise.resolve(lost);
+    if (gate === undefined || held === undefined) return Promise.resolve(lost);
     if (token !== undefined && token !== held.token) {
       return Promise.resolve({ ...lost, stale: true, currentToken: held.token });
     }
     if (held.expiresAt <= now) {
       // The slot may already have been counted as free: bringing it back could over-admit.
-      slots.delete(holder);
-      this.forgetIfEmpty(gate, slots);
+      gate.slots.delete(holder);
+      this.forgetIfEmpty(name, gate);
       return Promise.resolve(lost);
     }
     held.expiresAt = Math.max(held.expiresAt, now + leaseMs);
@@ -107,49 +160,204 @@ export class MemoryGateStore implements GateStore {
     });
   }
 
-  usage(gate: string): Promise<UsageReply> {
+  usage(name: string, tenant?: string): Promise<UsageReply> {
     const now = this.clock();
+    const gate = this.gates.get(name);
     let used = 0;
-    for (const slot of this.gates.get(gate)?.values() ?? []) if (slot.expiresAt > now) used++;
-    return Promise.resolve({ used, now });
+    let holders = 0;
+    let tenantUsed = 0;
+    for (const slot of gate?.slots.values() ?? []) {
+      if (slot.expiresAt <= now) continue;
+      holders++;
+      used += slot.cost;
+      if (tenant !== undefined && slot.tenant === tenant) tenantUsed += slot.cost;
+    }
+    return Promise.resolve({ used, now, holders, waiting: gate?.queue.size ?? 0, tenantUsed });
   }
 
-  holders(gate: string): Promise<HoldersReply> {
+  holders(name: string): Promise<HoldersReply> {
     const now = this.clock();
-    const holders = [...(this.gates.get(gate) ?? [])]
+    const holders = [...(this.gates.get(name)?.slots ?? [])]
       .filter(([, slot]) => slot.expiresAt > now)
-      .map(([holder, { expiresAt, token }]) => ({ holder, expiresAt, token }))
+      .map(([holder, { expiresAt, token, cost, tenant }]) => ({
+        holder,
+        expiresAt,
+        token,
+        cost,
+        tenant,
+      }))
       .sort((a, b) => a.expiresAt - b.expiresAt || (a.holder < b.holder ? -1 : 1));
     return Promise.resolve({ holders, now });
   }
 
   reconcile(request: ReconcileRequest): Promise<ReconcileReply> {
-    const { gate, holders, leaseMs, removable, sparedPrefix } = request;
+    const { gate: name, holders, leaseMs, removable, sparedPrefix } = request;
     const now = this.clock();
-    const slots = this.slotsOf(gate);
-    this.reclaim(slots, now);
+    const gate = this.gateOf(name);
+    this.reclaim(gate, now);
     const wanted = new Set(holders);
     const named = removable && new Map(removable.map((r) => [r.holder, r.token]));
     let added = 0;
     let removed = 0;
-    for (const [holder, slot] of [...slots]) {
+    for (const [holder, slot] of [...gate.slots]) {
       if (wanted.has(holder) || (sparedPrefix && holder.startsWith(sparedPrefix))) continue;
       if (named && (!named.has(holder) || !matches(named.get(holder), slot.token))) continue;
-      slots.delete(holder);
+      gate.slots.delete(holder);
       removed++;
     }
     for (const holder of wanted) {
-      if (!slots.has(holder)) {
-        slots.set(holder, {
+      if (!gate.slots.has(holder)) {
+        gate.slots.set(holder, {
           expiresAt: now + leaseMs,
-          token: this.nextToken(gate, now),
+          token: this.nextToken(name, now),
           attempt: '',
+          cost: 1,
+          tenant: null,
         });
         added++;
       }
     }
-    this.forgetIfEmpty(gate, slots);
-    return Promise.resolve({ added, removed, used: slots.size });
+    this.admitWaiters(name, gate, now);
+    const used = unitsOf(gate);
+    this.forgetIfEmpty(name, gate);
+    return Promise.resolve({ added, removed, used });
+  }
+
+  heartbeat({ gate: name, waiters, waiterLeaseMs }: HeartbeatRequest): Promise<WaiterState[]> {
+    const now = this.clock();
+    const gate = this.gateOf(name);
+    this.reclaim(gate, now);
+    this.admitWaiters(name, gate, now);
+    const states = waiters.map(({ holder, attempt }) => {
+      const waiter = gate.queue.get(holder);
+      if (waiter?.attempt === attempt) {
+        waiter.deadline = now + waiterLeaseMs;
+        return { state: 'queued' as const, position: positionOf(gate, holder) };
+      }
+      return admittedState(gate, holder, attempt);
+    });
+    this.forgetIfEmpty(name, gate);
+    return Promise.resolve(states);
+  }
+
+  leave({ gate: name, holder, attempt }: WaiterRequest): Promise<WaiterState> {
+    const gate = this.gates.get(name);
+    if (!gate) return Promise.resolve({ state: 'gone' });
+    const waiter = gate.queue.get(holder);
+    if (waiter?.attempt === attempt) {
+      const position = positionOf(gate, holder);
+      gate.queue.delete(holder);
+      this.admitWaiters(name, gate, this.clock());
+      this.forgetIfEmpty(name, gate);
+      return Promise.resolve({ state: 'queued', position });
+    }
+    return Promise.resolve(admittedState(gate, holder, attempt));
+  }
+
+  subscribe(gate: string, listener: AdmissionListener): Promise<() => Promise<void>> {
+    const listeners = this.listeners.get(gate) ?? new Set();
+    listeners.add(listener);
+    this.listeners.set(gate, listeners);
+    return Promise.resolve(() => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.listeners.get(gate) === listeners) {
+        this.listeners.delete(gate);
+      }
+      return Promise.resolve();
+    });
+  }
+
+  close(): Promise<void> {
+    this.listeners.clear();
+    return Promise.resolve();
+  }
+
+  /** Joins (or renews a place in) the queue when asked to wait; returns the place, or null. */
+  private enqueue(
+    gate: Gate,
+    holder: string,
+    now: number,
+    request: AcquireRequest,
+    cost: number,
+    tenant: string | null,
+    perTenant: number | null,
+  ): number | null {
+    const waiterLeaseMs = request.waiterLeaseMs ?? 0;
+    if (waiterLeaseMs <= 0) return null;
+    // Map.set on a queued holder keeps its place: the ticket stays, the attempt is this call's.
+    gate.queue.set(holder, {
+      deadline: now + waiterLeaseMs,
+      leaseMs: request.leaseMs,
+      limit: request.limit,
+      perTenant,
+      cost,
+      attempt: request.attempt,
+      tenant,
+    });
+    return positionOf(gate, holder);
+  }
+
+  /**
+   * Hands free units to the queue in arrival order, as the Redis scripts do: waiters past their
+   * heartbeat lease are dropped, the first live waiter that does not fit the model's limit
+   * stops the walk, one whose tenant is at its share steps aside. Announces what it admitted.
+   * Returns true when a waiter still blocks newcomers.
+   */
+  private admitWaiters(name: string, gate: Gate, now: number): boolean {
+    if (gate.queue.size === 0) return false;
+    let units = unitsOf(gate);
+    const admitted: HandedAdmission[] = [];
+    let blocked = false;
+    let seen = 0;
+    for (const [holder, waiter] of [...gate.queue]) {
+      if (seen++ >= MAX_WAITERS_PER_HANDOFF) {
+        blocked = true;
+        break;
+      }
+      if (waiter.deadline <= now) {
+        gate.queue.delete(holder);
+        continue;
+      }
+      if (waiter.limit !== null && waiter.limit > 0 && units + waiter.cost > waiter.limit) {
+        blocked = true;
+        break;
+      }
+      if (
+        waiter.tenant !== null &&
+        waiter.perTenant !== null &&
+        waiter.perTenant > 0 &&
+        tenantUnitsOf(gate, waiter.tenant) + waiter.cost > waiter.perTenant
+      ) {
+        continue;
+      }
+      gate.queue.delete(holder);
+      if (gate.slots.has(holder)) continue;
+      const slot: Slot = {
+        expiresAt: now + waiter.leaseMs,
+        token: this.nextToken(name, now),
+        attempt: waiter.attempt,
+        cost: waiter.cost,
+        tenant: waiter.tenant,
+      };
+      gate.slots.set(holder, slot);
+      units += waiter.cost;
+      admitted.push({
+        holder,
+        attempt: waiter.attempt,
+        token: slot.token,
+        expiresAt: slot.expiresAt,
+        used: units,
+        tenantUsed: slot.tenant === null ? 0 : tenantUnitsOf(gate, slot.tenant),
+      });
+    }
+    if (admitted.length > 0) {
+      const listeners = [...(this.listeners.get(name) ?? [])];
+      // Announced after this step, as a message would be: listeners never run inside it.
+      queueMicrotask(() => {
+        for (const listener of listeners) listener(admitted);
+      });
+    }
+    return blocked;
   }
 
   /** Like the Redis store's: one more than the last, never below the clock in microseconds. */
@@ -159,29 +367,56 @@ export class MemoryGateStore implements GateStore {
     return token;
   }
 
-  private slotsOf(gate: string): Map<string, Slot> {
-    let slots = this.gates.get(gate);
-    if (!slots) {
-      slots = new Map();
-      this.gates.set(gate, slots);
+  private gateOf(name: string): Gate {
+    let gate = this.gates.get(name);
+    if (!gate) {
+      gate = { slots: new Map(), queue: new Map() };
+      this.gates.set(name, gate);
     }
-    return slots;
+    return gate;
   }
 
-  private reclaim(slots: Map<string, Slot>, now: number): number {
+  private reclaim(gate: Gate, now: number): number {
     let reclaimed = 0;
-    for (const [holder, slot] of slots) {
+    for (const [holder, slot] of gate.slots) {
       if (slot.expiresAt <= now) {
-        slots.delete(holder);
+        gate.slots.delete(holder);
         reclaimed++;
       }
     }
     return reclaimed;
   }
 
-  private forgetIfEmpty(gate: string, slots: Map<string, Slot>): void {
-    if (slots.size === 0) this.gates.delete(gate);
+  private forgetIfEmpty(name: string, gate: Gate): void {
+    if (gate.slots.size === 0 && gate.queue.size === 0) this.gates.delete(name);
   }
+}
+
+function unitsOf(gate: Gate): number {
+  let units = 0;
+  for (const slot of gate.slots.values()) units += slot.cost;
+  return units;
+}
+
+function tenantUnitsOf(gate: Gate, tenant: string): number {
+  let units = 0;
+  for (const slot of gate.slots.values()) if (slot.tenant === tenant) units += slot.cost;
+  return units;
+}
+
+function positionOf(gate: Gate, holder: string): number {
+  let position = 1;
+  for (const queued of gate.queue.keys()) {
+    if (queued === holder) return position;
+    position++;
+  }
+  return 0;
+}
+
+function admittedState(gate: Gate, holder: string, attempt: string): WaiterState {
+  const slot = gate.slots.get(holder);
+  if (slot?.attempt !== attempt) return { state: 'gone' };
+  return { state: 'admitted', token: slot.token, expiresAt: slot.expiresAt, used: unitsOf(gate) };
 }
 
 function matches(named: number | undefined, token: number): boolean {

@@ -10,7 +10,23 @@ export function gateKey(prefix: string, model: string): string {
   return `${prefix}{${model}}`;
 }
 
-/** The Redis key of a gate's fencing tokens: `<prefix>{<model>}:tokens`, in the gate's slot. */
+/**
+ * The Redis key of a gate's book (admissions with their fencing tokens, counters, waiters):
+ * `<prefix>{<model>}:tokens`, in the gate's slot.
+ */
 export function gateTokensKey(prefix: string, model: string): string {
   return `${gateKey(prefix, model)}:tokens`;
+}
+
+/** The Redis key of a gate's queue of waiters: `<prefix>{<model>}:queue`, in the gate's slot. */
+export function gateQueueKey(prefix: string, model: string): string {
+  return `${gateKey(prefix, model)}:queue`;
+}
+
+/**
+ * The channel that announces admissions handed to a gate's waiters:
+ * `<prefix>{<model>}:admitted`, in the gate's slot (sharded pub/sub on a Cluster needs that).
+ */
+export function gateChannel(prefix: string, model: string): string {
+  return `${gateKey(prefix, model)}:admitted`;
 }

@@ -1,7 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ACQUIRE_LUA } from './scripts/acquire.lua';
 import { EXTEND_LUA } from './scripts/extend.lua';
+import { HEARTBEAT_LUA } from './scripts/heartbeat.lua';
 import { HOLDERS_LUA } from './scripts/holders.lua';
+import { LEAVE_LUA } from './scripts/leave.lua';
 import { RECONCILE_LUA } from './scripts/reconcile.lua';
 import { RELEASE_LUA } from './scripts/release.lua';
 import { USAGE_LUA } from './scripts/usage.lua';
@@ -9,56 +11,93 @@ import { USAGE_LUA } from './scripts/usage.lua';
 /** How a release is fenced: to nothing, a token, or the attempt of one acquire call. */
 export type ReleaseFenceKind = '' | 'token' | 'attempt';
 
+/** The command a script announces admissions with: classic or sharded (Cluster) pub/sub. */
+export type PublishCommand = 'PUBLISH' | 'SPUBLISH';
+
 /**
- * The gate's scripts as ioredis commands (EVALSHA, with EVAL once after a NOSCRIPT). All but
- * usage take the gate's two keys: its holders and its tokens.
+ * The gate's scripts as ioredis commands (EVALSHA, with EVAL once after a NOSCRIPT). Keys come
+ * first: the gate's holders, its book and, for scripts that may hand units to waiters, its
+ * queue.
  */
 export interface GateScriptCommands {
   queueGateAcquire(
     key: string,
-    tokens: string,
+    book: string,
+    queue: string,
     holder: string,
     limit: number,
     leaseMs: number,
     attempt: string,
     renew: '0' | '1',
+    cost: number,
+    tenant: string,
+    perTenant: number,
+    waiterLeaseMs: number,
+    channel: string,
+    publish: PublishCommand,
   ): Promise<number[]>;
   queueGateRelease(
     key: string,
-    tokens: string,
+    book: string,
+    queue: string,
     holder: string,
     fence: ReleaseFenceKind,
     fencedTo: string,
+    channel: string,
+    publish: PublishCommand,
   ): Promise<number[]>;
   queueGateExtend(
     key: string,
-    tokens: string,
+    book: string,
     holder: string,
     leaseMs: number,
     token: string,
   ): Promise<number[]>;
-  queueGateUsage(key: string): Promise<number[]>;
-  queueGateHolders(key: string, tokens: string): Promise<[number, (string | number)[]]>;
+  queueGateUsage(key: string, book: string, tenant: string): Promise<number[]>;
+  queueGateHolders(key: string, book: string): Promise<[number, (string | number)[]]>;
   queueGateReconcile(
     key: string,
-    tokens: string,
+    book: string,
+    queue: string,
+    channel: string,
+    publish: PublishCommand,
     leaseMs: number,
     sparedPrefix: string,
     activeCount: number,
     ...activeThenRemovable: string[]
   ): Promise<number[]>;
+  queueGateHeartbeat(
+    key: string,
+    book: string,
+    queue: string,
+    waiterLeaseMs: number,
+    channel: string,
+    publish: PublishCommand,
+    ...holderAttemptPairs: string[]
+  ): Promise<(number | string)[]>;
+  queueGateLeave(
+    key: string,
+    book: string,
+    queue: string,
+    holder: string,
+    attempt: string,
+    channel: string,
+    publish: PublishCommand,
+  ): Promise<(number | string)[]>;
 }
 
 /** A client that carries the gate's commands. */
 export type GateRedisClient = (Redis | Cluster) & GateScriptCommands;
 
 const SCRIPTS: Record<keyof GateScriptCommands, { lua: string; numberOfKeys: number }> = {
-  queueGateAcquire: { lua: ACQUIRE_LUA, numberOfKeys: 2 },
-  queueGateRelease: { lua: RELEASE_LUA, numberOfKeys: 2 },
+  queueGateAcquire: { lua: ACQUIRE_LUA, numberOfKeys: 3 },
+  queueGateRelease: { lua: RELEASE_LUA, numberOfKeys: 3 },
   queueGateExtend: { lua: EXTEND_LUA, numberOfKeys: 2 },
-  queueGateUsage: { lua: USAGE_LUA, numberOfKeys: 1 },
+  queueGateUsage: { lua: USAGE_LUA, numberOfKeys: 2 },
   queueGateHolders: { lua: HOLDERS_LUA, numberOfKeys: 2 },
-  queueGateReconcile: { lua: RECONCILE_LUA, numberOfKeys: 2 },
+  queueGateReconcile: { lua: RECONCILE_LUA, numberOfKeys: 3 },
+  queueGateHeartbeat: { lua: HEARTBEAT_LUA, numberOfKeys: 3 },
+  queueGateLeave: { lua: LEAVE_LUA, numberOfKeys: 3 },
 };
 
 /**

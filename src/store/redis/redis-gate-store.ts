@@ -1,34 +1,60 @@
 import type { Cluster, Redis } from 'ioredis';
-import { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from './gate-key';
+import { AdmissionSubscriber } from './admission-subscriber';
+import { DEFAULT_KEY_PREFIX, gateChannel, gateKey, gateQueueKey, gateTokensKey } from './gate-key';
 import type {
   AcquireReply,
   AcquireRequest,
+  AdmissionListener,
   ExtendReply,
   ExtendRequest,
   GateStore,
+  HeartbeatRequest,
   HoldersReply,
   ReconcileReply,
   ReconcileRequest,
+  RefusedBy,
   ReleaseReply,
   ReleaseRequest,
   UsageReply,
+  WaiterRequest,
+  WaiterState,
 } from '../../core/gate-store';
-import { defineGateScripts, type GateRedisClient } from './gate-scripts';
+import { defineGateScripts, type GateRedisClient, type PublishCommand } from './gate-scripts';
+
+/** Options of a {@link RedisGateStore} beyond its client and key prefix. */
+export interface RedisGateStoreOptions {
+  /**
+   * Announce admissions handed to waiters by sharded pub/sub (`SPUBLISH`, Redis 7+), which
+   * keeps a gate's messages on its shard. Default: true for a Cluster client, else false.
+   */
+  shardedPubSub?: boolean;
+}
+
+const REFUSED_BY: Record<number, RefusedBy | null> = { 0: null, 1: 'model', 2: 'tenant' };
 
 /**
- * The gate in Redis: per gate, a sorted set of holders at `<keyPrefix>{<gate>}` scored by lease
- * end, and a hash of their fencing tokens at `<keyPrefix>{<gate>}:tokens`; one script per
- * decision. Both keys share the gate's hash tag, so this works with a standalone, Sentinel or
- * Cluster ioredis client. The client's own `keyPrefix` option, if any, is applied on top.
+ * The gate in Redis, one script per decision. Per gate, in one hash slot (the model is the hash
+ * tag): the holders at `<keyPrefix>{<gate>}`, a sorted set scored by lease end; its book at
+ * `<keyPrefix>{<gate>}:tokens` (admissions with their fencing tokens, unit counters, waiters);
+ * its queue of waiters at `<keyPrefix>{<gate>}:queue`; and the channel
+ * `<keyPrefix>{<gate>}:admitted` that announces admissions handed to waiters. Works with a
+ * standalone, Sentinel or Cluster ioredis client; the client's own `keyPrefix` option, if any,
+ * is applied on top of the keys (not of the channel).
  */
 export class RedisGateStore implements GateStore {
   private readonly client: GateRedisClient;
+  private readonly publish: PublishCommand;
+  private readonly subscriber: AdmissionSubscriber;
 
   constructor(
     client: Redis | Cluster,
     private readonly keyPrefix: string = DEFAULT_KEY_PREFIX,
+    options: RedisGateStoreOptions = {},
   ) {
     this.client = defineGateScripts(client);
+    const sharded = options.shardedPubSub ?? (client as { isCluster?: boolean }).isCluster === true;
+    this.publish = sharded ? 'SPUBLISH' : 'PUBLISH';
+    this.subscriber = new AdmissionSubscriber(client, sharded);
   }
 
   /** The Redis key of a gate's holders. */
@@ -36,23 +62,41 @@ export class RedisGateStore implements GateStore {
     return gateKey(this.keyPrefix, gate);
   }
 
-  /** The Redis key of a gate's tokens. */
+  /** The Redis key of a gate's book (admissions, tokens, counters, waiters). */
   tokensKeyOf(gate: string): string {
     return gateTokensKey(this.keyPrefix, gate);
   }
 
+  /** The Redis key of a gate's queue of waiters. */
+  queueKeyOf(gate: string): string {
+    return gateQueueKey(this.keyPrefix, gate);
+  }
+
+  /** The channel that announces admissions handed to a gate's waiters. */
+  channelOf(gate: string): string {
+    return gateChannel(this.keyPrefix, gate);
+  }
+
   async acquire(request: AcquireRequest): Promise<AcquireReply> {
-    const { gate, holder, limit, leaseMs, attempt, renew } = request;
+    const { gate, holder, limit, leaseMs, attempt, renew, cost = 1 } = request;
     const reply = await this.client.queueGateAcquire(
       this.keyOf(gate),
       this.tokensKeyOf(gate),
+      this.queueKeyOf(gate),
       holder,
       limit ?? 0,
       leaseMs,
       attempt,
       renew ? '1' : '0',
+      cost,
+      request.tenant ?? '',
+      request.perTenant ?? 0,
+      request.waiterLeaseMs ?? 0,
+      this.channelOf(gate),
+      this.publish,
     );
     const [admitted, alreadyHeld, used, reclaimed, expiresAt, now, token] = reply;
+    const [refusedBy, position, tenantUsed] = reply.slice(7);
     return {
       admitted: admitted === 1,
       alreadyHeld: alreadyHeld === 1,
@@ -61,6 +105,9 @@ export class RedisGateStore implements GateStore {
       expiresAt: admitted === 1 ? expiresAt : null,
       now,
       token: admitted === 1 ? token : null,
+      refusedBy: REFUSED_BY[refusedBy] ?? null,
+      position: position > 0 ? position : null,
+      tenantUsed,
     };
   }
 
@@ -74,9 +121,12 @@ export class RedisGateStore implements GateStore {
     const [released, stale, currentToken] = await this.client.queueGateRelease(
       this.keyOf(gate),
       this.tokensKeyOf(gate),
+      this.queueKeyOf(gate),
       holder,
       kind,
       fencedTo,
+      this.channelOf(gate),
+      this.publish,
     );
     return {
       released: released === 1,
@@ -103,9 +153,13 @@ export class RedisGateStore implements GateStore {
     };
   }
 
-  async usage(gate: string): Promise<UsageReply> {
-    const [used, now] = await this.client.queueGateUsage(this.keyOf(gate));
-    return { used, now };
+  async usage(gate: string, tenant?: string): Promise<UsageReply> {
+    const [used, now, holders, waiting, tenantUsed] = await this.client.queueGateUsage(
+      this.keyOf(gate),
+      this.tokensKeyOf(gate),
+      tenant ?? '',
+    );
+    return { used, now, holders, waiting, tenantUsed };
   }
 
   async holders(gate: string): Promise<HoldersReply> {
@@ -114,11 +168,13 @@ export class RedisGateStore implements GateStore {
       this.tokensKeyOf(gate),
     );
     const holders = [];
-    for (let i = 0; i < flat.length; i += 3) {
+    for (let i = 0; i < flat.length; i += 5) {
       holders.push({
         holder: String(flat[i]),
         expiresAt: Number(flat[i + 1]),
         token: Number(flat[i + 2]),
+        cost: Number(flat[i + 3]),
+        tenant: flat[i + 4] === '' ? null : String(flat[i + 4]),
       });
     }
     return { holders, now };
@@ -135,6 +191,9 @@ export class RedisGateStore implements GateStore {
     const [added, removed, used] = await this.client.queueGateReconcile(
       this.keyOf(gate),
       this.tokensKeyOf(gate),
+      this.queueKeyOf(gate),
+      this.channelOf(gate),
+      this.publish,
       leaseMs,
       sparedPrefix,
       holders.length,
@@ -143,4 +202,49 @@ export class RedisGateStore implements GateStore {
     );
     return { added, removed, used };
   }
+
+  async heartbeat({ gate, waiters, waiterLeaseMs }: HeartbeatRequest): Promise<WaiterState[]> {
+    const flat = await this.client.queueGateHeartbeat(
+      this.keyOf(gate),
+      this.tokensKeyOf(gate),
+      this.queueKeyOf(gate),
+      waiterLeaseMs,
+      this.channelOf(gate),
+      this.publish,
+      ...waiters.flatMap(({ holder, attempt }) => [holder, attempt]),
+    );
+    const states: WaiterState[] = [];
+    for (let i = 0; i < flat.length; i += 4) states.push(waiterState(flat.slice(i, i + 4)));
+    return states;
+  }
+
+  async leave({ gate, holder, attempt }: WaiterRequest): Promise<WaiterState> {
+    const reply = await this.client.queueGateLeave(
+      this.keyOf(gate),
+      this.tokensKeyOf(gate),
+      this.queueKeyOf(gate),
+      holder,
+      attempt,
+      this.channelOf(gate),
+      this.publish,
+    );
+    return waiterState(reply);
+  }
+
+  subscribe(gate: string, listener: AdmissionListener): Promise<() => Promise<void>> {
+    return this.subscriber.listen(this.channelOf(gate), listener);
+  }
+
+  close(): Promise<void> {
+    return this.subscriber.close();
+  }
+}
+
+/** A script's `{ state, a, b, c }` report of one waiter. */
+function waiterState([state, a, b, c]: (number | string)[]): WaiterState {
+  if (state === 1) return { state: 'queued', position: Number(a) };
+  if (state === 2) {
+    return { state: 'admitted', token: Number(a), expiresAt: Number(b), used: Number(c) };
+  }
+  return { state: 'gone' };
 }

@@ -8,7 +8,7 @@ import { luaHelpers } from './gate-helpers.lua';
 export const EXTEND_LUA = `
 -- Input:
 --   KEYS[1]  the gate: sorted set of holder ids scored by lease end
---   KEYS[2]  the gate's tokens: hash of holder id -> '<token>:<attempt>'
+--   KEYS[2]  the gate's book: holder id -> its admission ('<token>:<attempt>...')
 --   ARGV[1]  holder id
 --   ARGV[2]  lease length in ms, from now
 --   ARGV[3]  the token the caller holds, or '' for an unfenced renewal
@@ -16,8 +16,8 @@ export const EXTEND_LUA = `
 --   { extended, expiresAt, now, stale, currentToken }
 --   extended is 0/1; expiresAt is 0 when not extended; stale is 1 when the holder now holds a
 --   newer admission than the caller's token (nothing changed).
-${luaHelpers('server_now', 'checked_integer', 'parse_token', 'outlive_lease')}
-local key, tokens = KEYS[1], KEYS[2]
+${luaHelpers('book_fields', 'server_now', 'checked_integer', 'parse_admission', 'count_units', 'drop_holder', 'outlive_lease')}
+local key, book = KEYS[1], KEYS[2]
 local holder = ARGV[1]
 local lease_ms = checked_integer(ARGV[2], 'leaseMs', 1, ${MAX_LEASE_MS})
 local fenced_to = ARGV[3]
@@ -30,7 +30,8 @@ if not held then
 end
 
 -- 2. A caller whose admission was replaced (a retry took a new token) renews nothing.
-local token = parse_token(redis.call('HGET', tokens, holder))
+local value = redis.call('HGET', book, holder)
+local token = parse_admission(value)
 if fenced_to ~= '' and token ~= tonumber(fenced_to) then
   return { 0, 0, now_ms, 1, token or 0 }
 end
@@ -38,8 +39,7 @@ end
 -- 3. The lease ended but was not reclaimed yet: drop it rather than resurrect it.
 held = tonumber(held)
 if held <= now_ms then
-  redis.call('ZREM', key, holder)
-  redis.call('HDEL', tokens, holder)
+  drop_holder(key, book, holder, value)
   return { 0, 0, now_ms, 0, 0 }
 end
 
@@ -52,7 +52,7 @@ else
 end
 
 -- 5. The keys must live at least as long as the renewed lease.
-outlive_lease(key, tokens, expires_at, now_ms)
+outlive_lease(key, book, expires_at, now_ms)
 
 return { 1, expires_at, now_ms, 0, token or 0 }
 `;

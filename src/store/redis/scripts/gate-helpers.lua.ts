@@ -5,16 +5,32 @@
  */
 export const KEY_GRACE_MS = 24 * 3600 * 1000;
 
+/** Most queued waiters one script looks at when handing freed slots to the queue. */
+export const MAX_WAITERS_PER_HANDOFF = 64;
+
 /**
  * Lua helpers of the gate scripts, one function each, with explicit inputs, so a script reads on
  * its own (`local now_ms, now_us = server_now()`) and carries only the helpers it calls. Pass
- * them to {@link luaHelpers} in the order they depend on each other.
+ * them to {@link luaHelpers} in the order they depend on each other; `book_fields` first.
  *
- * A gate is two keys in one hash slot: the sorted set of holders scored by lease end, and a hash
- * of each holder's fencing token (`<token>:<attempt>`) with the gate's last token under the
- * field '' (no task id is empty).
+ * A gate is three keys in one hash slot:
+ * - the holders: a sorted set of holder ids scored by lease end;
+ * - the book: a hash of each holder's admission (`<token>:<attempt>`, or
+ *   `<token>:<attempt>:<cost>:<tenant>` for a weighted or tenant's task), the gate's last token
+ *   under the field '', and the gate's counters and waiters under fields that start with the
+ *   byte 0xFF, which no UTF-8 task id can start with;
+ * - the queue: a sorted set of waiting holder ids scored by ticket (arrival order).
  */
 export const LUA_HELPERS = {
+  book_fields: `
+-- Fields of the book that are not holders. Each starts with the byte 0xFF: task ids are UTF-8,
+-- where that byte never occurs, so no holder can collide with them.
+local EXTRA_UNITS = '\\255x'  -- units held beyond one per holder: the sum of (cost - 1)
+local TENANT_UNITS = '\\255t' -- .. tenant: units the tenant's holders hold
+local QUEUED = '\\255q'       -- waiters in the queue
+local TICKET = '\\255n'       -- the last ticket handed to a waiter
+local WAITER = '\\255w'       -- .. holder: the waiter's record (see parse_waiter)
+`,
   server_now: `
 -- The Redis server's clock as (ms, us): every instance measures leases on this one clock.
 -- (Redis >= 5 replicates a script's effects, so reading TIME before a write is allowed.)
@@ -38,50 +54,185 @@ end
 `,
   next_token: `
 -- The next fencing token of a gate: one more than the last, and never below the server clock in
--- microseconds, so tokens keep increasing even after the gate's keys expired.
-local function next_token(tokens, now_us)
-  local last = tonumber(redis.call('HGET', tokens, '')) or 0
+-- microseconds, so tokens keep increasing even after the gate's keys expired. known_last saves
+-- the read when the caller already has the book's '' field.
+local function next_token(book, now_us, known_last)
+  local last = known_last or tonumber(redis.call('HGET', book, '')) or 0
   return math.max(last + 1, now_us)
 end
 `,
-  record_admission: `
--- Records an admission in one write: the holder's token with the attempt that took it
--- ('<token>:<attempt>'; Lua's own number-to-string would write the token in exponent form),
--- and the gate's last token.
-local function record_admission(tokens, holder, token, attempt)
-  redis.call('HSET', tokens, holder, string.format('%d:%s', token, attempt), '', token)
+  parse_admission: `
+-- A holder's admission: token, attempt, cost and tenant (false when none). Nil when absent.
+local function parse_admission(value)
+  if not value then return nil end
+  local token, attempt, rest = string.match(value, '^(%d+):([^:]*)(.*)$')
+  local cost, tenant = 1, false
+  if rest ~= '' then
+    local weight, owner = string.match(rest, '^:(%d+):(.*)$')
+    cost = tonumber(weight)
+    if owner ~= '' then tenant = owner end
+  end
+  return tonumber(token), attempt, cost, tenant
 end
 `,
-  parse_token: `
-local function parse_token(value)
-  if not value then return nil, nil end
-  local token, attempt = string.match(value, '^(%d+):(.*)$')
-  return tonumber(token), attempt
+  count_units: `
+-- Adds sign * cost units to the gate (beyond its one per holder) and to the tenant, deleting a
+-- counter that falls to 0 so an idle gate keeps no garbage.
+local function bump(book, field, delta)
+  if delta ~= 0 and redis.call('HINCRBY', book, field, delta) == 0 then
+    redis.call('HDEL', book, field)
+  end
+end
+local function count_units(book, cost, tenant, sign)
+  bump(book, EXTRA_UNITS, sign * (cost - 1))
+  if tenant then bump(book, TENANT_UNITS .. tenant, sign * cost) end
+end
+`,
+  record_admission: `
+-- Records an admission: the holder's token with the attempt that took it (and its cost and
+-- tenant when it has them), the gate's last token, and the units it takes. string.format, as
+-- Lua's own number-to-string would write a token in exponent form.
+local function record_admission(book, holder, token, attempt, cost, tenant)
+  local value = string.format('%d:%s', token, attempt)
+  if cost ~= 1 or tenant then
+    value = value .. string.format(':%d:%s', cost, tenant or '')
+  end
+  redis.call('HSET', book, holder, value, '', token)
+  count_units(book, cost, tenant, 1)
+end
+`,
+  drop_holder: `
+-- Removes a holder, its admission and its units; returns 1 when it held.
+local function drop_holder(key, book, holder, value)
+  local removed = redis.call('ZREM', key, holder)
+  if value then
+    local _, _, cost, tenant = parse_admission(value)
+    redis.call('HDEL', book, holder)
+    count_units(book, cost, tenant, -1)
+  end
+  return removed
 end
 `,
   outlive_lease: `
 -- Pushes the expiry of both keys out to lease_end plus the grace, never pulling it in: a key that
 -- expired before one of its members' leases would drop a live slot and let the gate over-admit.
-local function outlive_lease(key, tokens, lease_end, now_ms)
+local function outlive_lease(key, book, lease_end, now_ms)
   local key_end = lease_end + ${KEY_GRACE_MS}
   local ttl = redis.call('PTTL', key)
   if ttl < 0 or now_ms + ttl < key_end then
     redis.call('PEXPIREAT', key, key_end)
-    redis.call('PEXPIREAT', tokens, key_end)
+    redis.call('PEXPIREAT', book, key_end)
   end
 end
 `,
   reclaim_ended: `
 -- Removes the holders whose lease ended (their holder died or the release never came) with their
--- tokens, and returns how many: a leak signal.
-local function reclaim_ended(key, tokens, now_ms)
+-- admissions and units, and returns how many: a leak signal.
+local function reclaim_ended(key, book, now_ms)
   local ended = redis.call('ZRANGEBYSCORE', key, '-inf', now_ms)
   for first = 1, #ended, 1000 do
     local last = math.min(first + 999, #ended)
-    redis.call('ZREM', key, unpack(ended, first, last))
-    redis.call('HDEL', tokens, unpack(ended, first, last))
+    local values = redis.call('HMGET', book, unpack(ended, first, last))
+    for i = first, last do
+      drop_holder(key, book, ended[i], values[i - first + 1])
+    end
   end
   return #ended
+end
+`,
+  units_of: `
+-- Units the gate's holders take: one per holder plus the extra of weighted ones.
+local function units_of(key, book)
+  return redis.call('ZCARD', key) + (tonumber(redis.call('HGET', book, EXTRA_UNITS)) or 0)
+end
+`,
+  parse_waiter: `
+-- A waiter's record: '<deadline>:<leaseMs>:<limit>:<perTenant>:<cost>:<attempt>:<tenant>'. The
+-- deadline is its heartbeat lease: past it the waiter is taken for dead and leaves the queue.
+local function parse_waiter(value)
+  if not value then return nil end
+  local deadline, lease_ms, limit, per_tenant, cost, attempt, tenant =
+    string.match(value, '^(%d+):(%d+):(%d+):(%d+):(%d+):([^:]*):(.*)$')
+  return {
+    deadline = tonumber(deadline), lease_ms = tonumber(lease_ms), limit = tonumber(limit),
+    per_tenant = tonumber(per_tenant), cost = tonumber(cost), attempt = attempt,
+    tenant = tenant ~= '' and tenant or false,
+  }
+end
+local function format_waiter(w)
+  return string.format('%d:%d:%d:%d:%d:%s:%s', w.deadline, w.lease_ms, w.limit, w.per_tenant,
+    w.cost, w.attempt, w.tenant or '')
+end
+`,
+  dequeue: `
+-- Takes a waiter out of the queue with its record.
+local function dequeue(queue, book, holder)
+  redis.call('ZREM', queue, holder)
+  redis.call('HDEL', book, WAITER .. holder)
+  bump(book, QUEUED, -1)
+end
+`,
+  admit_waiters: `
+-- Hands free units to the queue in ticket order, and announces the admissions on the gate's
+-- channel in one message. A waiter whose heartbeat lease ended is dropped. The first live waiter
+-- that does not fit the model's limit stops the walk: nobody behind it may take the units it
+-- waits for, so a heavy task at the head is not starved by light ones. A waiter whose tenant is
+-- at its share cannot use the model's free units either, so it steps aside without blocking.
+-- Returns true when a waiter still blocks newcomers (or the walk ran out of its bound).
+local function admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
+  if (tonumber(redis.call('HGET', book, QUEUED)) or 0) == 0 then return false end
+  local units = units_of(key, book)
+  local tenant_units = {}
+  local admitted = {}
+  local blocked, seen, start = false, 0, 0
+  while not blocked do
+    local batch = redis.call('ZRANGE', queue, start, start + 15)
+    if #batch == 0 then break end
+    local gone = 0
+    for _, holder in ipairs(batch) do
+      if seen >= ${MAX_WAITERS_PER_HANDOFF} then blocked = true break end
+      seen = seen + 1
+      local w = parse_waiter(redis.call('HGET', book, WAITER .. holder))
+      if not w or w.deadline <= now_ms then
+        dequeue(queue, book, holder)
+        gone = gone + 1
+      elseif w.limit ~= 0 and units + w.cost > w.limit then
+        blocked = true
+        break
+      else
+        local fits_tenant = true
+        if w.tenant then
+          tenant_units[w.tenant] = tenant_units[w.tenant]
+            or tonumber(redis.call('HGET', book, TENANT_UNITS .. w.tenant)) or 0
+          fits_tenant = w.per_tenant == 0 or tenant_units[w.tenant] + w.cost <= w.per_tenant
+        end
+        if fits_tenant then
+          dequeue(queue, book, holder)
+          gone = gone + 1
+          local expires_at = now_ms + w.lease_ms
+          -- A waiter that was admitted meanwhile by a call of its own keeps that admission.
+          if redis.call('ZADD', key, 'NX', expires_at, holder) == 1 then
+            local token = next_token(book, now_us)
+            record_admission(book, holder, token, w.attempt, w.cost, w.tenant)
+            outlive_lease(key, book, expires_at, now_ms)
+            units = units + w.cost
+            local tenant_used = 0
+            if w.tenant then
+              tenant_units[w.tenant] = tenant_units[w.tenant] + w.cost
+              tenant_used = tenant_units[w.tenant]
+            end
+            admitted[#admitted + 1] = { holder, w.attempt, string.format('%d', token),
+              string.format('%d', expires_at), units, tenant_used }
+          end
+        end
+      end
+    end
+    start = start + #batch - gone
+  end
+  if #admitted > 0 then
+    redis.call(publish, channel, cjson.encode(admitted))
+  end
+  return blocked
 end
 `,
 } as const;

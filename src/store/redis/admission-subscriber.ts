@@ -1,0 +1,108 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { AdmissionListener, HandedAdmission } from '../../core/gate-store';
+
+/**
+ * One subscriber connection per store, opened on the first wait, with one subscription per
+ * gate however many calls wait on it. Classic pub/sub on a standalone or Sentinel client,
+ * sharded pub/sub (`SSUBSCRIBE`) on a Cluster, where a gate's channel lives on its shard.
+ */
+export class AdmissionSubscriber {
+  private connection: Redis | Cluster | undefined;
+  /** Per channel: its listeners, and the subscribe every listener waits for. */
+  private readonly channels = new Map<
+    string,
+    { listeners: Set<AdmissionListener>; ready: Promise<unknown> }
+  >();
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    private readonly sharded: boolean,
+  ) {}
+
+  /** Listens on `channel`; resolves once subscribed. The returned function stops listening. */
+  async listen(channel: string, listener: AdmissionListener): Promise<() => Promise<void>> {
+    const connection = this.open();
+    let subscribed = this.channels.get(channel);
+    if (!subscribed) {
+      const ready = this.sharded ? connection.ssubscribe(channel) : connection.subscribe(channel);
+      subscribed = { listeners: new Set(), ready };
+      this.channels.set(channel, subscribed);
+      // A failed subscribe is retried by the next listener.
+      ready.catch(() => {
+        if (this.channels.get(channel)?.ready === ready) this.channels.delete(channel);
+      });
+    }
+    subscribed.listeners.add(listener);
+    try {
+      await subscribed.ready;
+    } catch (error) {
+      subscribed.listeners.delete(listener);
+      throw error;
+    }
+    return () => this.stop(channel, listener);
+  }
+
+  /** Closes the connection, if one was opened. */
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.channels.clear();
+    if (!connection) return;
+    await connection.quit().catch(() => connection.disconnect());
+  }
+
+  private open(): Redis | Cluster {
+    if (this.connection) return this.connection;
+    const connection = this.client.duplicate();
+    // Errors surface as failed subscribes or lost messages, which the heartbeat covers; an
+    // 'error' event without a listener would be logged by ioredis as unhandled.
+    connection.on('error', () => undefined);
+    connection.on(this.sharded ? 'smessage' : 'message', (channel: string, message: string) =>
+      this.deliver(channel, message),
+    );
+    this.connection = connection;
+    return connection;
+  }
+
+  private deliver(channel: string, message: string): void {
+    const listeners = this.channels.get(channel)?.listeners;
+    if (!listeners || listeners.size === 0) return;
+    const admissions = parseAdmissions(message);
+    if (admissions.length === 0) return;
+    for (const listener of listeners) listener(admissions);
+  }
+
+  private async stop(channel: string, listener: AdmissionListener): Promise<void> {
+    const subscribed = this.channels.get(channel);
+    if (!subscribed?.listeners.delete(listener) || subscribed.listeners.size > 0) return;
+    this.channels.delete(channel);
+    const connection = this.connection;
+    if (!connection) return;
+    await (this.sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel));
+  }
+}
+
+/** The scripts announce `[[holder, attempt, token, expiresAt, used, tenantUsed], …]` as JSON. */
+function parseAdmissions(message: string): HandedAdmission[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(parsed)) return [];
+  return parsed.flatMap((entry: unknown) => {
+    if (!Array.isArray(entry) || entry.length < 6) return [];
+    const [holder, attempt, token, expiresAt, used, tenantUsed] = entry as unknown[];
+    return [
+      {
+        holder: String(holder),
+        attempt: String(attempt),
+        token: Number(token),
+        expiresAt: Number(expiresAt),
+        used: Number(used),
+        tenantUsed: Number(tenantUsed),
+      },
+    ];
+  });
+}
