@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from '../../src';
+import { gateChannel, gateQueueKey } from '../../src/store/redis/gate-key';
 import { defineGateScripts } from '../../src/store/redis/gate-scripts';
 import { BENCH } from '../config';
 import type { ContenderKind } from './contender';
 
 /**
  * The same Lua scripts with nothing around them: ioredis `defineCommand` (EVALSHA) called
- * directly. The gap between this and {@link queueGateKind} is the service's own cost.
+ * directly. The gap between this and {@link queueGateKind} is the service's own cost. Like the
+ * service's default acquire, it does not wait (waiter lease 0), has no tenant and costs 1 unit.
  */
 export const rawScriptsKind: ContenderKind = {
   name: 'raw scripts',
@@ -14,6 +16,8 @@ export const rawScriptsKind: ContenderKind = {
     const scripts = defineGateScripts(client);
     const key = gateKey(DEFAULT_KEY_PREFIX, gate);
     const tokens = gateTokensKey(DEFAULT_KEY_PREFIX, gate);
+    const queue = gateQueueKey(DEFAULT_KEY_PREFIX, gate);
+    const channel = gateChannel(DEFAULT_KEY_PREFIX, gate);
     return {
       name: this.name,
       clientCommands: ['evalsha', 'eval'],
@@ -22,18 +26,35 @@ export const rawScriptsKind: ContenderKind = {
         const reply = await scripts.queueGateAcquire(
           key,
           tokens,
+          queue,
           holder,
           limit,
           BENCH.leaseMs,
           holder.slice(0, 8),
           '0',
+          1,
+          '',
+          0,
+          0,
+          channel,
+          'PUBLISH',
         );
         const token = String(reply[6]);
         return reply[0] === 1
-          ? () => scripts.queueGateRelease(key, tokens, holder, 'token', token)
+          ? () =>
+              scripts.queueGateRelease(
+                key,
+                tokens,
+                queue,
+                holder,
+                'token',
+                token,
+                channel,
+                'PUBLISH',
+              )
           : null;
       },
-      reset: () => client.del(key, tokens),
+      reset: () => client.del(key, tokens, queue),
     };
   },
 };
