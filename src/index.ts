@@ -1,11 +1,17 @@
 export * from './core/errors';
 export * from './nest/errors';
-export { DEFAULT_KEY_PREFIX, gateKey, gateTokensKey } from './store/redis/gate-key';
+export {
+  DEFAULT_KEY_PREFIX,
+  gateChannel,
+  gateKey,
+  gateQueueKey,
+  gateTokensKey,
+} from './store/redis/gate-key';
 export type { GateLogger } from './core/gate-logger';
 export type * from './core/gate-results';
 export type { KeepAliveHandle } from './core/lease-keep-alive';
 export { DEFAULT_LEASE_POLICY, leaseMilliseconds, type LeasePolicy } from './core/lease-policy';
-export type { GateLimit, LimitSource } from './core/limit-source';
+export type { GateLimit, LimitSource, ModelLimits, ModelLimitsEntry } from './core/limit-source';
 export { MAX_LEASE_MS, MAX_LIMIT, MAX_TIMER_MS } from './core/limits';
 export {
   DEFAULT_PENDING_RELEASE_OPTIONS,
@@ -13,10 +19,16 @@ export {
   type PendingReleaseOptions,
 } from './core/pending-release-queue';
 export { REQUEST_BOUND_HOLDER_PREFIX } from './core/request-bound';
-export { DEFAULT_COMMAND_TIMEOUT_MS, QueueGate, type QueueGateConfig } from './core/queue-gate';
+export {
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_WAITER_LEASE_MS,
+  QueueGate,
+  type QueueGateConfig,
+  type WaitingOptions,
+} from './core/queue-gate';
 export * from './core/gate-store';
 export { MemoryGateStore } from './store/memory/memory-gate-store';
-export { RedisGateStore } from './store/redis/redis-gate-store';
+export { RedisGateStore, type RedisGateStoreOptions } from './store/redis/redis-gate-store';
 export { QUEUE_GATE_OPTIONS } from './nest/queue-gate.constants';
 export { QueueGateModule } from './nest/queue-gate.module';
 export type * from './nest/queue-gate.options';
@@ -26,7 +38,7 @@ export * from './nest/task-lifecycle.events';
 export type { GateSlotInfo } from './nest/gate-slot';
 export { GateSlot } from './nest/gate-slot.decorator';
 export { ClientClosedRequestException } from './nest/client-closed-request.exception';
-export { QueueGateFullException } from './nest/queue-gate-full.exception';
+export { type GateFullDetails, QueueGateFullException } from './nest/queue-gate-full.exception';
 export { QueueGateUnavailableException } from './nest/queue-gate-unavailable.exception';
 export { RequestAlreadyAnsweredException } from './nest/request-already-answered.exception';
 export { REQUEST_SLOT, RequestSlot, type SlotReleaser } from './nest/request-slot';
@@ -35,7 +47,7 @@ export { QueueGateGuard, type GateHttpPair } from './nest/queue-gate.guard';
 export { QueueGateInterceptor } from './nest/queue-gate.interceptor';
 export { QueueLimited, SkipQueueGate } from './nest/queue-limited.decorator';
 export type { ModelSource } from './nest/queue-limited.metadata';
-export { rateLimitHeaders } from './nest/rate-limit-headers';
+export { rateLimitHeaders, type TenantQuota } from './nest/rate-limit-headers';
 export type { LifecycleEmitter } from './nest/lifecycle-emitter';
 export { ScheduledReconciler } from './nest/scheduled-reconciler';
 export { TaskLifecycleListener } from './nest/task-lifecycle.listener';

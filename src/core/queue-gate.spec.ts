@@ -84,6 +84,13 @@ describe('QueueGate on a MemoryGateStore', () => {
         reclaimed: 0,
         expiresAt: T0 + HOUR_MS,
         token: expect.any(Number),
+        cost: 1,
+        tenant: null,
+        tenantUsed: null,
+        tenantLimit: null,
+        refusedBy: null,
+        waitedMs: 0,
+        position: null,
       });
       expect(Number.isSafeInteger(result.token) && result.token! > 0).toBe(true);
       const other = await gate.acquire('flux');
@@ -98,7 +105,7 @@ describe('QueueGate on a MemoryGateStore', () => {
       const result = await gate.acquire('flux', { taskId: 'task-42' });
       expect(result.taskId).toBe('task-42');
       expect(await gate.holders('flux')).toEqual([
-        { taskId: 'task-42', expiresAt: T0 + HOUR_MS, token: result.token },
+        { taskId: 'task-42', expiresAt: T0 + HOUR_MS, token: result.token, cost: 1, tenant: null },
       ]);
     });
 
@@ -216,11 +223,11 @@ describe('QueueGate on a MemoryGateStore', () => {
       clock.now += 5_000;
       expect(await gate.extend('flux', 't', { expectedSeconds: 100 })).toBe(true);
       expect(await gate.holders('flux')).toEqual([
-        { taskId: 't', expiresAt: T0 + 5_000 + 1e6, token },
+        { taskId: 't', expiresAt: T0 + 5_000 + 1e6, token, cost: 1, tenant: null },
       ]);
       expect(await gate.extend('flux', 't', { expectedSeconds: 1, token: token! })).toBe(true);
       expect(await gate.holders('flux')).toEqual([
-        { taskId: 't', expiresAt: T0 + 5_000 + 1e6, token },
+        { taskId: 't', expiresAt: T0 + 5_000 + 1e6, token, cost: 1, tenant: null },
       ]);
     });
 
@@ -239,7 +246,14 @@ describe('QueueGate on a MemoryGateStore', () => {
     it('gives used, limit and available', async () => {
       const { gate } = setUp({ limits: { flux: 3 } });
       await gate.acquire('flux', { taskId: 'a' });
-      expect(await gate.usage('flux')).toEqual({ model: 'flux', used: 1, limit: 3, available: 2 });
+      expect(await gate.usage('flux')).toEqual({
+        model: 'flux',
+        used: 1,
+        holders: 1,
+        waiting: 0,
+        limit: 3,
+        available: 2,
+      });
     });
 
     it('gives null available when unlimited', async () => {
@@ -247,6 +261,8 @@ describe('QueueGate on a MemoryGateStore', () => {
       await gate.acquire('free', { taskId: 'a' });
       expect(await gate.usage('free')).toEqual({
         model: 'free',
+        holders: 1,
+        waiting: 0,
         used: 1,
         limit: null,
         available: null,
@@ -258,7 +274,14 @@ describe('QueueGate on a MemoryGateStore', () => {
       const { gate } = setUp({ limits: async () => Promise.resolve(limit) });
       for (const taskId of ['a', 'b', 'c']) await gate.acquire('flux', { taskId });
       limit = 1;
-      expect(await gate.usage('flux')).toEqual({ model: 'flux', used: 3, limit: 1, available: 0 });
+      expect(await gate.usage('flux')).toEqual({
+        model: 'flux',
+        used: 3,
+        holders: 3,
+        waiting: 0,
+        limit: 1,
+        available: 0,
+      });
       // Nobody is admitted until holders leave.
       expect((await gate.acquire('flux', { taskId: 'd' })).acquired).toBe(false);
       await gate.release('flux', 'a');
@@ -285,8 +308,8 @@ describe('QueueGate on a MemoryGateStore', () => {
       await gate.acquire('other', { taskId: 'elsewhere' });
       clock.now += 1_000;
       expect(await gate.holders('flux')).toEqual([
-        { taskId: 'short', expiresAt: T0 + 2_000, token: short.token },
-        { taskId: 'long', expiresAt: T0 + 50_000, token: long.token },
+        { taskId: 'short', expiresAt: T0 + 2_000, token: short.token, cost: 1, tenant: null },
+        { taskId: 'long', expiresAt: T0 + 50_000, token: long.token, cost: 1, tenant: null },
       ]);
       expect(short.token).toBeGreaterThan(long.token!);
       expect(await gate.holders('empty')).toEqual([]);
@@ -303,8 +326,14 @@ describe('QueueGate on a MemoryGateStore', () => {
       expect(result).toEqual({ model: 'flux', added: 1, removed: 1, used: 2 });
       const holders = await gate.holders('flux');
       expect(holders).toEqual([
-        { taskId: 'missing', expiresAt: T0 + 1_000 + 200_000, token: expect.any(Number) },
-        { taskId: 'kept', expiresAt: T0 + 1_000_000, token: kept.token },
+        {
+          taskId: 'missing',
+          expiresAt: T0 + 1_000 + 200_000,
+          token: expect.any(Number),
+          cost: 1,
+          tenant: null,
+        },
+        { taskId: 'kept', expiresAt: T0 + 1_000_000, token: kept.token, cost: 1, tenant: null },
       ]);
       // The added holder is a new admission: its token is newer than any issued before.
       expect(holders[0].token).toBeGreaterThan(stale.token!);

@@ -468,7 +468,8 @@ export class QueueGate {
     if (onAbort) signal?.removeEventListener('abort', onAbort);
 
     let outcome: WaitOutcome | { state: 'queued'; position: number };
-    if (ended === 'deadline' || ended === 'aborted') {
+    // At the deadline, on abort, or when the gate closes, the call leaves the queue.
+    if (ended === 'deadline' || ended === 'aborted' || ended.state === 'closing') {
       try {
         const left = await this.call(model, 'acquire', () =>
           this.store.leave({ gate: model, holder: taskId, attempt }),

@@ -2,10 +2,14 @@ import type { GateStore, HandedAdmission, WaiterState } from './gate-store';
 import type { GateLogger } from './gate-logger';
 import { errorMessage } from './errors/error-message';
 
-/** How a wait ended, as the room learnt it: admitted, or its place lapsed. */
+/**
+ * How a wait ended, as the room learnt it: admitted, its place lapsed, or the gate is closing
+ * (the call must leave the queue).
+ */
 export type WaitOutcome =
   | { state: 'admitted'; token: number; expiresAt: number; used: number; tenantUsed: number | null }
-  | { state: 'gone' };
+  | { state: 'gone' }
+  | { state: 'closing' };
 
 /** One call waiting in a gate's queue, as this process tracks it. */
 export interface WaitTicket {
@@ -33,6 +37,8 @@ interface Waiter {
   attempt: string;
   isQueued: boolean;
   settle: (outcome: WaitOutcome) => void;
+  /** Resolves when the call stops being tracked. */
+  exited: Promise<void>;
 }
 
 interface GateRoom {
@@ -63,7 +69,14 @@ export class WaitRoom {
     const id = waiterId(holder, attempt);
     let settle!: (outcome: WaitOutcome) => void;
     const outcome = new Promise<WaitOutcome>((resolve) => (settle = resolve));
-    const waiter: Waiter = { holder, attempt, isQueued: false, settle };
+    let exited!: () => void;
+    const waiter: Waiter = {
+      holder,
+      attempt,
+      isQueued: false,
+      settle,
+      exited: new Promise<void>((resolve) => (exited = resolve)),
+    };
     room.waiters.set(id, waiter);
     return {
       outcome,
@@ -74,6 +87,7 @@ export class WaitRoom {
         if (!listeningBeforeIt) void room.listening.then(() => this.beat(gate, room));
       },
       exit: () => {
+        exited();
         if (room.waiters.get(id) === waiter) room.waiters.delete(id);
         if (room.waiters.size === 0) void this.closeRoom(gate, room);
       },
@@ -85,11 +99,15 @@ export class WaitRoom {
     return this.gates.get(gate)?.isListening === true;
   }
 
-  /** Stops every timer and subscription; waiters still tracked are told their place lapsed. */
+  /**
+   * Tells every waiting call to leave its queue, waits until they have (each leave is bounded by
+   * the command timeout), then stops every timer and subscription.
+   */
   async close(): Promise<void> {
     const rooms = [...this.gates.entries()];
-    for (const [, room] of rooms)
-      for (const waiter of room.waiters.values()) waiter.settle({ state: 'gone' });
+    const waiters = rooms.flatMap(([, room]) => [...room.waiters.values()]);
+    for (const waiter of waiters) waiter.settle({ state: 'closing' });
+    await Promise.all(waiters.map((waiter) => waiter.exited));
     await Promise.all(rooms.map(([gate, room]) => this.closeRoom(gate, room)));
   }
 

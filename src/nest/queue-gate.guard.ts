@@ -9,6 +9,7 @@ import { SSE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { ClientClosedRequestException } from './client-closed-request.exception';
+import { AcquireAbortedError } from '../core/errors/acquire-aborted.error';
 import { GateUnavailableError } from '../core/errors/gate-unavailable.error';
 import type { AcquireResult } from '../core/gate-results';
 import { OutageNotice } from '../core/outage-notice';
@@ -81,24 +82,43 @@ export class QueueGateGuard implements CanActivate {
     const taskId = holderIdOf(mode, options.taskId ? await options.taskId(context) : randomUUID());
     assertTaskId(taskId);
 
+    const tenant = options.tenant ? await options.tenant(context) : undefined;
+    const cost = typeof options.cost === 'function' ? await options.cost(context) : options.cost;
+    const waitMs = (options.waitSeconds ?? 0) * 1000;
+    // A client that leaves while its request waits takes its place in the queue with it.
+    const clientGone = waitMs > 0 ? this.abortWhenClientLeaves(response) : undefined;
     let result: AcquireResult;
     try {
       result = await this.gate.acquire(name, {
         taskId,
         limit: options.limit,
         expectedSeconds: options.expectedSeconds,
+        tenant,
+        cost,
+        waitMs,
+        signal: clientGone?.signal,
       });
     } catch (error) {
+      if (error instanceof AcquireAbortedError) throw new ClientClosedRequestException(name);
       if (!(error instanceof GateUnavailableError)) throw error;
       return this.whenUnavailable({ request, response, model: name, taskId, options, error });
+    } finally {
+      clientGone?.dispose();
     }
     this.outage.recovered('Queue gate reachable again; failOpen admissions are tracked again.');
+    if (waitMs > 0)
+      this.setHeader(response, 'Queue-Waited-Ms', String(Math.round(result.waitedMs)));
     if (!result.acquired) {
-      if (this.sendsHeaders(options, result)) {
-        this.setRateLimitHeaders(response, name, result.limit!, result.used);
-      }
+      if (this.sendsHeaders(options, result)) this.setRateLimitHeaders(response, result);
+      if (result.position !== null)
+        this.setHeader(response, 'Queue-Position', String(result.position));
       this.setHeader(response, 'Retry-After', String(retryAfter(options)));
-      throw new QueueGateFullException(name, result.limit!);
+      const byTenant = result.refusedBy === 'tenant';
+      throw new QueueGateFullException(name, (byTenant ? result.tenantLimit : result.limit)!, {
+        limitHit: result.refusedBy ?? 'model',
+        tenant: result.tenant ?? undefined,
+        position: result.position,
+      });
     }
     await this.admitted({ request, response, mode, options, result });
     return true;
@@ -118,6 +138,21 @@ export class QueueGateGuard implements CanActivate {
     if ((response.raw ?? response).headersSent === true) return;
     if (typeof response.header === 'function') response.header(name, value);
     else response.setHeader(name, value);
+  }
+
+  /**
+   * An abort signal that fires when the client leaves before its response is sent, and the
+   * function that stops watching.
+   */
+  protected abortWhenClientLeaves(response: any): { signal: AbortSignal; dispose: () => void } {
+    const raw = response.raw ?? response;
+    const controller = new AbortController();
+    const onClose = () => {
+      if (raw.writableFinished !== true) controller.abort(new Error('the client left'));
+    };
+    if (raw.destroyed === true) onClose();
+    else raw.once('close', onClose);
+    return { signal: controller.signal, dispose: () => raw.removeListener('close', onClose) };
   }
 
   /** Ends a response that cannot be waited for (shutdown): destroys its connection's stream. */
@@ -177,8 +212,13 @@ export class QueueGateGuard implements CanActivate {
     return true;
   }
 
-  private setRateLimitHeaders(response: any, model: string, limit: number, used: number): void {
-    for (const [name, value] of Object.entries(rateLimitHeaders(model, limit, used))) {
+  private setRateLimitHeaders(response: any, result: AcquireResult): void {
+    const { model, limit, used, tenantLimit, tenantUsed } = result;
+    const tenant =
+      tenantLimit !== null && tenantUsed !== null
+        ? { limit: tenantLimit, used: tenantUsed }
+        : undefined;
+    for (const [name, value] of Object.entries(rateLimitHeaders(model, limit, used, tenant))) {
       this.setHeader(response, name, value);
     }
   }
@@ -243,7 +283,7 @@ export class QueueGateGuard implements CanActivate {
     }
     if (this.sendsHeaders(options, result)) {
       try {
-        this.setRateLimitHeaders(response, model, limit!, used);
+        this.setRateLimitHeaders(response, result);
       } catch (error) {
         await slot.handlerFailed();
         throw error;
@@ -257,7 +297,7 @@ export class QueueGateGuard implements CanActivate {
   }
 
   private sendsHeaders(options: QueueLimitedOptions, result: AcquireResult): boolean {
-    return options.headers !== false && result.limit !== null;
+    return options.headers !== false && (result.limit !== null || result.tenantLimit !== null);
   }
 
   private releaseMode(context: ExecutionContext, options: QueueLimitedOptions): SlotRelease {

@@ -4,6 +4,7 @@ import type { LeasePolicy } from '../core/lease-policy';
 import type { GateLimit, LimitSource } from '../core/limit-source';
 import type { PendingReleaseOptions } from '../core/pending-release-queue';
 import type { GateStore } from '../core/gate-store';
+import type { WaitingOptions } from '../core/queue-gate';
 import type { QueueGateEventNames } from './task-lifecycle.events';
 
 /** Where the Redis store gets its connection; give exactly one of the three sources. */
@@ -45,6 +46,19 @@ export interface QueueLimitedOptions {
    * its slot.
    */
   taskId?: (context: ExecutionContext) => string | Promise<string>;
+  /**
+   * Seconds a request waits for a slot when the gate is full, served in arrival order across
+   * every instance; 429 when it runs out. A client that disconnects leaves the queue at once.
+   * Default 0: 429 at once.
+   */
+  waitSeconds?: number;
+  /**
+   * The tenant the request counts for, against the model's `perTenant` share (from the
+   * `limits` option); `undefined` for none.
+   */
+  tenant?: (context: ExecutionContext) => string | undefined | Promise<string | undefined>;
+  /** Units of the model's limit the request's task takes (an integer ≥ 1). Default 1. */
+  cost?: number | ((context: ExecutionContext) => number | Promise<number>);
 }
 
 /** Periodic rebuild of gates from the application's own record of active tasks. */
@@ -68,7 +82,10 @@ export interface QueueGateModuleOptions {
   redis?: QueueGateRedisOptions;
   /** Prefix of every gate key; keys are `<keyPrefix>{<model>}`. Default `'qgate:'`. */
   keyPrefix?: string;
-  /** Per-model limits: a map, or a (possibly async) function of the model name. */
+  /**
+   * Per-model limits: a map, or a (possibly async) function of the model name. An entry is a
+   * limit, or `{ limit, perTenant }` to also cap each tenant's share.
+   */
   limits?: LimitSource;
   /** Limit of models that `limits` does not name. Default: unlimited. */
   defaultLimit?: GateLimit;
@@ -89,6 +106,8 @@ export interface QueueGateModuleOptions {
   reconcile?: ScheduledReconcileOptions;
   /** Longest time shutdown spends delivering queued releases, in ms. Default 5000. */
   shutdownTimeoutMs?: number;
+  /** Tuning of waiting acquires (`waitSeconds`, `waitMs`). */
+  waiting?: WaitingOptions;
 }
 
 /** A class that makes the module options, for `forRootAsync({ useClass | useExisting })`. */

@@ -31,6 +31,7 @@ const KNOWN_OPTIONS = Object.keys({
   events: true,
   reconcile: true,
   shutdownTimeoutMs: true,
+  waiting: true,
 } satisfies Record<keyof QueueGateModuleOptions, true>);
 
 const KNOWN_REDIS_OPTIONS = Object.keys({
@@ -106,6 +107,10 @@ export function validateModuleOptions(options: unknown): asserts options is Queu
     }
   }
   optional('commandTimeoutMs', o.commandTimeoutMs, timerMs);
+  if (o.waiting !== undefined) {
+    if (!isObject(o.waiting)) fail('waiting', o.waiting, 'it must be an object');
+    optional('waiting.waiterLeaseMs', o.waiting.waiterLeaseMs, timerMs);
+  }
   optional('shutdownTimeoutMs', o.shutdownTimeoutMs, nonNegative);
   if (o.pendingReleases !== undefined) {
     if (!isObject(o.pendingReleases))
@@ -132,6 +137,17 @@ export function validateQueueLimitedOptions(options: unknown, path: string): voi
   optional(`${path}.failOpen`, o.failOpen, boolean);
   optional(`${path}.headers`, o.headers, boolean);
   optional(`${path}.taskId`, o.taskId, fn);
+  optional(`${path}.waitSeconds`, o.waitSeconds, (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 && v * 1000 <= MAX_TIMER_MS
+      ? undefined
+      : `it must be a number of seconds >= 0 and at most ${MAX_TIMER_MS / 1000}`,
+  );
+  optional(`${path}.tenant`, o.tenant, fn);
+  optional(`${path}.cost`, o.cost, (v) =>
+    typeof v === 'function' || (Number.isSafeInteger(v) && (v as number) >= 1)
+      ? undefined
+      : 'it must be an integer >= 1 or a function',
+  );
 }
 
 function validateRedis(redis: unknown): void {
