@@ -44,13 +44,8 @@ export const BENCH = {
     warmUpMs: 1_000,
     /** The measured window of each contender's run, in ms. */
     runMs: positiveInt(process.env.BENCH_WAITING_MS, 8_000),
-    /**
-     * Arrivals closer than this are not ordered when counting out-of-order admissions, counted
-     * once per value. The first is the targets'; the second allows for the few ms a command can
-     * wait for Redis to read it on a busy machine, so that what is left is the gate's doing
-     * rather than the scheduler's.
-     */
-    epsilonsMs: [1, 5],
+    /** Arrivals stamped by the callers closer than this are not ordered (see out-of-order.ts). */
+    epsilonMs: 1,
   },
   scale: {
     /** Sequential acquires between two readings of the server's counters. */

@@ -1,20 +1,21 @@
 import type { Redis } from 'ioredis';
 import { Semaphore, TimeoutError } from 'redis-semaphore';
-import { QueueGate, RedisGateStore } from '../../src';
+import { QueueGate } from '../../src';
 import { BENCH } from '../config';
 import { queueGateKind } from '../contenders/queue-gate.contender';
 import { redisSemaphoreKind } from '../contenders/redis-semaphore.contender';
+import { ArrivalNotingStore } from './arrival-noting-store';
 
 /** A slot a waiter was admitted to. */
 export interface Admission {
   /** Gives the slot back. */
   release(): Promise<unknown>;
   /**
-   * Where the gate's store placed this admission among the gate's admissions, when the gate
-   * tells: QueueGate's fencing token, which Redis makes strictly increasing per gate. Null when
-   * the gate has no such number (redis-semaphore).
+   * Where this admission stands among the gate's admissions as Redis made them, and when the
+   * call reached Redis (store clock, ms), where the gate tells: QueueGate's fencing token,
+   * strictly increasing per gate, and its acquire script's clock. Null for redis-semaphore.
    */
-  order: number | null;
+  inRedis: { reachedAt: number; order: number } | null;
 }
 
 /** One gate that a process's waiters share, over the process's own connection. */
@@ -34,15 +35,18 @@ export type WaitingContender = (client: Redis, gate: string) => WaitingGate;
  * slot when one is released (published to the process that waits), rather than polling.
  */
 const queueGate: WaitingContender = (client, gate) => {
-  const service = new QueueGate(new RedisGateStore(client), {
-    limits: { [gate]: BENCH.waiting.limit },
-  });
+  const store = new ArrivalNotingStore(client);
+  const service = new QueueGate(store, { limits: { [gate]: BENCH.waiting.limit } });
   return {
     async acquire() {
       const slot = await service.acquire(gate, { waitMs: BENCH.waiting.waitMs });
+      const reachedAt = store.takeReachedAt(slot.taskId);
       if (!slot.acquired) return null;
       const token = slot.token!;
-      return { release: () => service.release(gate, slot.taskId, { token }), order: token };
+      return {
+        release: () => service.release(gate, slot.taskId, { token }),
+        inRedis: reachedAt === null ? null : { reachedAt, order: token },
+      };
     },
     close: () => service.close(),
   };
@@ -63,7 +67,7 @@ const redisSemaphore: WaitingContender = (client, gate) => ({
       if (error instanceof TimeoutError) return null;
       throw error;
     }
-    return { release: () => semaphore.release(), order: null };
+    return { release: () => semaphore.release(), inRedis: null };
   },
   close: () => Promise.resolve(),
 });

@@ -24,15 +24,15 @@ export interface WaitingSchedule {
 /**
  * What one worker process saw, for waits that began in the measured window. Parallel arrays:
  * wait i began (acquire was called) at `arrivedAt[i]` and ended at `answeredAt[i]`, admitted
- * or not (`admitted[i]`); an admitted task's release had completed at `releasedAt[i]`, and
- * `order[i]` is the admission's place in the store's order when the gate tells it.
+ * or not (`admitted[i]`); an admitted task's release had completed at `releasedAt[i]`.
+ * `inRedis[i]` is the admission as Redis saw it, where the gate tells (see `Admission`).
  */
 export interface WaitingReport {
   arrivedAt: number[];
   answeredAt: number[];
   admitted: boolean[];
   releasedAt: (number | null)[];
-  order: (number | null)[];
+  inRedis: ({ reachedAt: number; order: number } | null)[];
   /** Admissions whose instant fell in the measured window, wherever their wait began. */
   admissionsInWindow: number;
   /** Redis commands this process sent in the measured window, by name. */

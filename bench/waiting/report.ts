@@ -7,10 +7,7 @@ import type { WaitingResult } from './summary';
  * it without the rest. Each contender ran once: a run is long, its figures over thousands of waits.
  */
 export function renderWaiting(results: readonly WaitingResult[]): string {
-  const { processes, waitersPerProcess, limit, holdMs, runMs, warmUpMs, epsilonsMs } =
-    BENCH.waiting;
-  const pairs = (counts: readonly number[] | null) =>
-    counts === null ? 'n/a' : counts.map((count) => num(count)).join(' / ');
+  const { processes, waitersPerProcess, limit, holdMs, runMs, warmUpMs, epsilonMs } = BENCH.waiting;
   const waits = results.map((r) => [
     r.contender,
     num(r.waits),
@@ -22,7 +19,11 @@ export function renderWaiting(results: readonly WaitingResult[]): string {
     num(r.waitStddevMs, 1),
     num(r.timedOut),
   ]);
-  const order = results.map((r) => [r.contender, pairs(r.outOfOrder), pairs(r.outOfOrderInStore)]);
+  const order = results.map((r) => [
+    r.contender,
+    r.outOfOrderInRedis === null ? 'n/a' : num(r.outOfOrderInRedis),
+    num(r.outOfOrder),
+  ]);
   const costs = results.map((r) => [
     r.contender,
     num(r.commandsPerAdmission, 2),
@@ -51,19 +52,16 @@ export function renderWaiting(results: readonly WaitingResult[]): string {
       ],
       waits,
     ),
-    'Out of order: pairs of waits, in either process, where one arrived more than ' +
-      `${epsilonsMs.join(' / ')} ms before the other and was admitted after it. Arrival is ` +
-      'stamped in the client as acquire is called; admission either as the waiter learns of ' +
-      'it, or in the order the store admitted (QueueGate’s fencing tokens, strictly increasing ' +
-      'per gate). Where Redis and both processes share few cores, a command can reach Redis ' +
-      'some ms after its stamp, so pairs that arrived close together may be out of order by ' +
-      'the clock rather than by the gate.',
+    'Out of order: pairs of waits, in either process, where one arrived before the other and ' +
+      'was admitted after it. As Redis saw it: arrival when the acquire script ran (the ' +
+      'script’s clock, whole ms; the same ms is not ordered), admission by fencing token ' +
+      '(strictly increasing per gate); redis-semaphore tells neither. By the callers’ clocks: ' +
+      'arrival when acquire was called, admission when the caller learnt of it, arrivals less ' +
+      `than ${epsilonMs} ms apart not ordered. Where Redis and both processes share few cores, ` +
+      'a command can wait some ms before Redis reads it, and a process busy elsewhere learns ' +
+      'of its admission late, so the callers’ clocks count pairs that Redis did in order.',
     table(
-      [
-        'Contender',
-        `Out of order as waiters learnt (pairs, > ${epsilonsMs.join(' / ')} ms)`,
-        `Out of order in the store’s order (pairs, > ${epsilonsMs.join(' / ')} ms)`,
-      ],
+      ['Contender', 'Out of order as Redis saw it', 'Out of order by the callers’ clocks'],
       order,
     ),
     'Commands are counted in the clients (every command of both processes in the window: ' +

@@ -1,6 +1,6 @@
 import { BENCH } from '../config';
 import { percentileOfSorted } from '../support/stats';
-import { countOutOfOrder, type OrderedWait } from './out-of-order';
+import { countOutOfOrder } from './out-of-order';
 import type { WaitingReport, WaitingSchedule } from './protocol';
 
 /** One contender's run in the waiting section, every process added up. */
@@ -23,16 +23,16 @@ export interface WaitingResult {
   waitMaxMs: number;
   waitStddevMs: number;
   /**
-   * Pairs admitted in the reverse of their arrival order (see `countOutOfOrder`), one count per
-   * epsilon of the config; admission by the time the waiter learnt of it, which a process busy
-   * elsewhere does late.
+   * Pairs admitted in the reverse of their arrival order (see `countOutOfOrder`) by the
+   * callers' stamps: arrival when acquire was called, admission when the caller learnt of it.
    */
-  outOfOrder: number[];
+  outOfOrder: number;
   /**
-   * The same with admission in the order the store made them, where the gate tells it
-   * (QueueGate's fencing tokens); null where it does not.
+   * The same as Redis saw it, where the gate tells: arrival when the acquire script ran (store
+   * clock, whole ms; arrivals in the same ms are not ordered), admission by fencing token.
+   * Null where the gate does not tell.
    */
-  outOfOrderInStore: number[] | null;
+  outOfOrderInRedis: number | null;
   /** Commands the processes sent in the window per admission in it, and by name. */
   commandsPerAdmission: number;
   commandsByName: Map<string, number>;
@@ -69,12 +69,11 @@ export function summarizeWaiting(
     waitP99Ms: percentileOfSorted(durations, 99),
     waitMaxMs: durations[durations.length - 1],
     waitStddevMs: stddev([...durations]),
-    outOfOrder: outOfOrder(
-      admitted.map((w) => ({ arrivedAt: w.arrivedAt, admitted: w.answeredAt })),
+    outOfOrder: countOutOfOrder(
+      admitted.map((wait) => ({ arrivedAt: wait.arrivedAt, admitted: wait.answeredAt })),
+      BENCH.waiting.epsilonMs,
     ),
-    outOfOrderInStore: admitted.every((wait) => wait.order !== null)
-      ? outOfOrder(admitted.map((w) => ({ arrivedAt: w.arrivedAt, admitted: w.order! })))
-      : null,
+    outOfOrderInRedis: outOfOrderInRedis(admitted),
     commandsPerAdmission: sum([...commands.values()]) / admissions,
     commandsByName: new Map(
       [...commands].sort(([a], [b]) => a.localeCompare(b)).map(([n, c]) => [n, c / admissions]),
@@ -88,7 +87,7 @@ interface Wait {
   answeredAt: number;
   admitted: boolean;
   releasedAt: number | null;
-  order: number | null;
+  inRedis: { reachedAt: number; order: number } | null;
 }
 
 function waitsOf(report: WaitingReport): Wait[] {
@@ -97,12 +96,18 @@ function waitsOf(report: WaitingReport): Wait[] {
     answeredAt: report.answeredAt[i],
     admitted: report.admitted[i],
     releasedAt: report.releasedAt[i],
-    order: report.order[i],
+    inRedis: report.inRedis[i],
   }));
 }
 
-function outOfOrder(waits: readonly OrderedWait[]): number[] {
-  return BENCH.waiting.epsilonsMs.map((epsilonMs) => countOutOfOrder(waits, epsilonMs));
+/** On stamps that Redis made there is no epsilon; ties (the same ms) are left unordered. */
+function outOfOrderInRedis(admitted: readonly Wait[]): number | null {
+  const inRedis = admitted.map((wait) => wait.inRedis);
+  if (inRedis.length === 0 || inRedis.some((stamps) => stamps === null)) return null;
+  return countOutOfOrder(
+    inRedis.map((stamps) => ({ arrivedAt: stamps!.reachedAt, admitted: stamps!.order })),
+    0,
+  );
 }
 
 function sum(values: readonly number[]): number {

@@ -19,7 +19,7 @@ export async function runWaiters(
     answeredAt: [],
     admitted: [],
     releasedAt: [],
-    order: [],
+    inRedis: [],
     admissionsInWindow: 0,
   };
   const inWindow = (at: number) => at >= schedule.measureFrom && at < schedule.endsAt;
@@ -40,7 +40,7 @@ export async function runWaiters(
         report.answeredAt.push(answeredAt);
         report.admitted.push(admission !== null);
         report.releasedAt.push(releasedAt);
-        report.order.push(admission?.order ?? null);
+        report.inRedis.push(admission?.inRedis ?? null);
       }
     }
   };
