@@ -293,7 +293,13 @@ describe('QueueGateModule wiring', () => {
       expect(first.acquired).toBe(true);
       expect(await gate.acquire('flux')).toMatchObject({ acquired: false, used: 1 });
       expect(await gate.holders('flux')).toEqual([
-        { taskId: first.taskId, expiresAt: first.expiresAt, token: first.token },
+        {
+          taskId: first.taskId,
+          expiresAt: first.expiresAt,
+          token: first.token,
+          cost: 1,
+          tenant: null,
+        },
       ]);
     });
 
@@ -340,7 +346,14 @@ describe('QueueGateModule wiring', () => {
         }),
       ]);
       const gate = app.get(QueueGateService);
-      expect(await gate.usage('flux')).toEqual({ model: 'flux', used: 0, limit: 2, available: 2 });
+      expect(await gate.usage('flux')).toEqual({
+        model: 'flux',
+        used: 0,
+        holders: 0,
+        waiting: 0,
+        limit: 2,
+        available: 2,
+      });
       await gate.acquire('flux');
       await gate.acquire('flux');
       expect((await gate.acquire('flux')).acquired).toBe(false);

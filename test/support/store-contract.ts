@@ -115,7 +115,7 @@ export function describeGateStoreContract(
         expect(longer.expiresAt).toBe(longer.now + 2 * LONG);
         expect(longer.expiresAt).toBeGreaterThan(first.expiresAt!);
         expect((await store.holders('m')).holders).toEqual([
-          { holder: 'a', expiresAt: longer.expiresAt, token: first.token },
+          { holder: 'a', expiresAt: longer.expiresAt, token: first.token, cost: 1, tenant: null },
         ]);
       });
 
@@ -179,7 +179,7 @@ export function describeGateStoreContract(
         const shorter = await store.extend({ gate: 'm', holder: 'a', leaseMs: 1_000 });
         expect(shorter).toMatchObject({ extended: true, expiresAt: renewed.expiresAt });
         expect((await store.holders('m')).holders).toEqual([
-          { holder: 'a', expiresAt: renewed.expiresAt, token: first.token },
+          { holder: 'a', expiresAt: renewed.expiresAt, token: first.token, cost: 1, tenant: null },
         ]);
       });
 
@@ -374,7 +374,7 @@ export function describeGateStoreContract(
 
         expect((await store.usage('m')).used).toBe(1);
         expect((await store.holders('m')).holders).toEqual([
-          { holder: 'live', expiresAt: live.expiresAt, token: live.token },
+          { holder: 'live', expiresAt: live.expiresAt, token: live.token, cost: 1, tenant: null },
         ]);
       });
 
@@ -390,9 +390,9 @@ export function describeGateStoreContract(
         const b = await acquire('c-second', null, 2 * LONG);
         const { holders, now } = await store.holders('m');
         expect(holders).toEqual([
-          { holder: 'b-first', expiresAt: a.expiresAt, token: a.token },
-          { holder: 'c-second', expiresAt: b.expiresAt, token: b.token },
-          { holder: 'a-third', expiresAt: c.expiresAt, token: c.token },
+          { holder: 'b-first', expiresAt: a.expiresAt, token: a.token, cost: 1, tenant: null },
+          { holder: 'c-second', expiresAt: b.expiresAt, token: b.token, cost: 1, tenant: null },
+          { holder: 'a-third', expiresAt: c.expiresAt, token: c.token, cost: 1, tenant: null },
         ]);
         expect(now).toBeGreaterThanOrEqual(c.now);
       });
@@ -423,6 +423,8 @@ export function describeGateStoreContract(
           holder: 'kept',
           expiresAt: kept.expiresAt,
           token: kept.token,
+          cost: 1,
+          tenant: null,
         });
         // Measured from the reconcile's "now", which lies between the acquire and the listing.
         expect(added.expiresAt).toBeGreaterThanOrEqual(kept.now + LONG);
