@@ -451,17 +451,12 @@ describe.each(PLATFORMS)('@QueueLimited waitSeconds over HTTP (%s)', (platform) 
 });
 
 /**
- * KNOWN DEFECT (it.failing): with the connection the module opens itself (`redis: { url }`,
- * so `lazyConnect: true` and `enableOfflineQueue: false`), the admission subscriber's
- * `client.duplicate()` inherits those options, and the first SUBSCRIBE on the duplicate, sent
- * before it has connected, is rejected ("Stream isn't writeable and enableOfflineQueue options
- * is false"). The gate logs "cannot listen for admissions" and that waiting room learns of its
- * admissions only from the heartbeat, every waiterLeaseMs / 3 (1 s by default; 10 s here). A
- * room opened after that one closed listens, as the duplicate has connected by then.
- * Remove `.failing` once the subscriber connects before it subscribes.
+ * The connection the module opens itself has `lazyConnect: true` and `enableOfflineQueue:
+ * false`, and the admission subscriber's copy of it inherits both: it must connect before its
+ * first SUBSCRIBE, or the first waiting room would learn of admissions only by the heartbeat.
  */
 describe('the first waiting request of a fresh app', () => {
-  it.failing('is admitted when the holder releases, not at the next heartbeat', async () => {
+  it('is admitted when the holder releases, not at the next heartbeat', async () => {
     const app = await startHttpApp('express', {
       controllers: [WaitController],
       // A heartbeat every 10 s: an admission it finds would come far past the bound below.

@@ -8,6 +8,8 @@ import type { AdmissionListener, HandedAdmission } from '../../core/gate-store';
  */
 export class AdmissionSubscriber {
   private connection: Redis | Cluster | undefined;
+  /** Resolves once the connection is ready for its first SUBSCRIBE. */
+  private connected: Promise<void> | undefined;
   /** Per channel: its listeners, and the subscribe every listener waits for. */
   private readonly channels = new Map<
     string,
@@ -21,10 +23,12 @@ export class AdmissionSubscriber {
 
   /** Listens on `channel`; resolves once subscribed. The returned function stops listening. */
   async listen(channel: string, listener: AdmissionListener): Promise<() => Promise<void>> {
-    const connection = this.open();
+    const { connection, connected } = this.open();
     let subscribed = this.channels.get(channel);
     if (!subscribed) {
-      const ready = this.sharded ? connection.ssubscribe(channel) : connection.subscribe(channel);
+      const ready = connected.then(() =>
+        this.sharded ? connection.ssubscribe(channel) : connection.subscribe(channel),
+      );
       subscribed = { listeners: new Set(), ready };
       this.channels.set(channel, subscribed);
       // A failed subscribe is retried by the next listener.
@@ -46,14 +50,21 @@ export class AdmissionSubscriber {
   async close(): Promise<void> {
     const connection = this.connection;
     this.connection = undefined;
+    this.connected = undefined;
     this.channels.clear();
     if (!connection) return;
     await connection.quit().catch(() => connection.disconnect());
   }
 
-  private open(): Redis | Cluster {
-    if (this.connection) return this.connection;
+  private open(): { connection: Redis | Cluster; connected: Promise<void> } {
+    if (this.connection && this.connected) {
+      return { connection: this.connection, connected: this.connected };
+    }
     const connection = this.client.duplicate();
+    // The copy keeps the client's options: with lazyConnect it would not connect by itself,
+    // and without an offline queue a SUBSCRIBE sent before it is ready would fail.
+    this.connected = new Promise<void>((resolve) => connection.once('ready', () => resolve()));
+    if (connection.status === 'wait') connection.connect().catch(() => undefined);
     // Errors surface as failed subscribes or lost messages, which the heartbeat covers; an
     // 'error' event without a listener would be logged by ioredis as unhandled.
     connection.on('error', () => undefined);
@@ -61,7 +72,7 @@ export class AdmissionSubscriber {
       this.deliver(channel, message),
     );
     this.connection = connection;
-    return connection;
+    return { connection, connected: this.connected };
   }
 
   private deliver(channel: string, message: string): void {
