@@ -801,8 +801,8 @@ describe('gate scripts on Redis', () => {
 
     it.each<[string, () => Promise<unknown>, string[]]>([
       [
-        'a newcomer’s acquire',
-        () => rawAcquire({ holder: 'n', limit: 1, attempt: 'n' }),
+        'a newcomer’s acquire that finds a unit free under its limit',
+        () => rawAcquire({ holder: 'n', limit: 2, attempt: 'n' }),
         ['live', 'third'],
       ],
       ['another waiter’s heartbeat', () => rawHeartbeat(60_000, 'third', 't'), ['live', 'third']],
@@ -817,6 +817,17 @@ describe('gate scripts on Redis', () => {
       expect(await rawHeartbeat(60_000, 'dead', 'd', 'live', 'l')).toEqual([
         0, 0, 0, 0, 1, 1, 0, 0,
       ]);
+    });
+
+    it('is left alone by a newcomer on a full gate: with no unit free, nothing walks the queue', async () => {
+      await lapsedHead();
+      const [admitted, , , , , , , refusedBy] = await rawAcquire({
+        holder: 'n',
+        limit: 1,
+        attempt: 'n',
+      });
+      expect([admitted, refusedBy]).toEqual([0, 1]);
+      expect(await client.zrange(store.queueKeyOf('m'), 0, -1)).toEqual(['dead', 'live', 'third']);
     });
 
     it('does not take the units a release frees: the live waiter behind it does', async () => {

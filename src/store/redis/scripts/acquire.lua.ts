@@ -49,14 +49,21 @@ local reclaimed = reclaim_ended(key, book, now_ms)
 local fields = redis.call('HMGET', book, '', EXTRA_UNITS, QUEUED, TENANT_UNITS .. (tenant or ''))
 local last = tonumber(fields[1]) or 0
 
--- 3. Waiters came first: hand them what is free before this newcomer may take anything.
+local used = redis.call('ZCARD', key) + (tonumber(fields[2]) or 0)
+
+-- 3. Waiters came first: hand them what is free before this newcomer may take anything. When
+--    not even one unit is free, nobody could be handed anything: skip the walk.
 local blocked = false
 if (tonumber(fields[3]) or 0) > 0 then
-  blocked = admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
-  fields = redis.call('HMGET', book, '', EXTRA_UNITS, QUEUED, TENANT_UNITS .. (tenant or ''))
-  last = tonumber(fields[1]) or 0
+  if limit ~= 0 and used >= limit then
+    blocked = true
+  else
+    blocked = admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
+    fields = redis.call('HMGET', book, '', EXTRA_UNITS, QUEUED, TENANT_UNITS .. (tenant or ''))
+    last = tonumber(fields[1]) or 0
+    used = redis.call('ZCARD', key) + (tonumber(fields[2]) or 0)
+  end
 end
-local used = redis.call('ZCARD', key) + (tonumber(fields[2]) or 0)
 local tenant_used = tenant and (tonumber(fields[4]) or 0) or 0
 
 -- 4. Which limit, if any, refuses a new admission.
