@@ -429,7 +429,13 @@ export class QueueGate {
     if (!ticket) return result;
     if (reply.admitted || reply.position === null) {
       ticket.exit();
-      return { ...result, waitedMs: performance.now() - started };
+      const waitedMs = performance.now() - started;
+      // Aborted while the acquire was on its way: a new admission goes back, a held one stays.
+      if (signal?.aborted && reply.admitted && !reply.alreadyHeld) {
+        await this.giveBackAborted(model, taskId, attempt);
+        throw new AcquireAbortedError(model, taskId, waitedMs, signal.reason);
+      }
+      return { ...result, waitedMs };
     }
     ticket.queued(listeningBeforeIt);
     return this.waitInQueue(result, attempt, ticket, started, waitMs, signal);
