@@ -43,7 +43,7 @@ export { QueueGateUnavailableException } from './nest/queue-gate-unavailable.exc
 export { RequestAlreadyAnsweredException } from './nest/request-already-answered.exception';
 export { REQUEST_SLOT, RequestSlot, type SlotReleaser } from './nest/request-slot';
 export { findRequestSlot } from './nest/find-request-slot';
-export { QueueGateGuard, type GateHttpPair } from './nest/queue-gate.guard';
+export { type ClientWatch, QueueGateGuard, type GateHttpPair } from './nest/queue-gate.guard';
 export { QueueGateInterceptor } from './nest/queue-gate.interceptor';
 export { QueueLimited, SkipQueueGate } from './nest/queue-limited.decorator';
 export type { ModelSource } from './nest/queue-limited.metadata';

@@ -234,21 +234,52 @@ export interface WaiterRequest extends HolderRequest {
   attempt: string;
 }
 
+/** One waiting call, by holder and the attempt id of the acquire that queued it. */
+export interface WaiterRef {
+  /** The holder (task id). */
+  holder: string;
+  /** The attempt id of its waiting call. */
+  attempt: string;
+}
+
 /** A request to renew the queue places of waiters of one gate. */
 export interface HeartbeatRequest {
   /** The gate (model name). */
   gate: string;
   /** The waiters, each by holder and attempt. */
-  waiters: readonly { holder: string; attempt: string }[];
+  waiters: readonly WaiterRef[];
   /** Each must renew its place again within this many ms. */
   waiterLeaseMs: number;
 }
 
-/** Where a waiting call stands. */
-export type WaiterState =
-  | { state: 'queued'; position: number }
-  | { state: 'admitted'; token: number; expiresAt: number; used: number }
-  | { state: 'gone' };
+/** Where a waiting call stands: queued, admitted by that call, or gone (its place lapsed). */
+export type WaiterState = WaiterQueued | WaiterAdmitted | WaiterGone;
+
+/** The call is still in the queue. */
+export interface WaiterQueued {
+  /** Queued. */
+  state: 'queued';
+  /** Its place (1 = next). */
+  position: number;
+}
+
+/** The call was admitted: the store handed it a slot. */
+export interface WaiterAdmitted {
+  /** Admitted. */
+  state: 'admitted';
+  /** The admission's fencing token. */
+  token: number;
+  /** Its lease end, by the store's clock. */
+  expiresAt: number;
+  /** Units used after the admission (or at the report). */
+  used: number;
+}
+
+/** The call is neither queued nor holding by that attempt. */
+export interface WaiterGone {
+  /** Gone. */
+  state: 'gone';
+}
 
 /** An admission the store handed to a waiter, as announced to every instance. */
 export interface HandedAdmission {

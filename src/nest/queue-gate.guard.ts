@@ -44,13 +44,22 @@ export interface GateHttpPair {
   response: any;
 }
 
+/** Watches a request's client while it waits for a slot. */
+export interface ClientWatch {
+  /** Fires when the client leaves before its response is sent. */
+  signal: AbortSignal;
+  /** Stops watching. */
+  dispose: () => void;
+}
+
 /**
  * Takes the slot of a `@QueueLimited` route before the handler runs, or answers 429 (full),
  * 503 (gate unreachable, fail-closed) or 400 (no valid model). It runs where `@QueueLimited`
  * puts it: after global guards and the guards declared before it.
  *
  * Transport access lives in small protected methods (`getHttpPair`, `setHeader`, `endResponse`,
- * `onResponseEnd`), so a GraphQL or WebSocket variant overrides those and nothing else.
+ * `onResponseEnd`, `abortWhenClientLeaves`), so a GraphQL or WebSocket variant overrides those
+ * and nothing else.
  */
 @Injectable()
 export class QueueGateGuard implements CanActivate {
@@ -144,7 +153,7 @@ export class QueueGateGuard implements CanActivate {
    * An abort signal that fires when the client leaves before its response is sent, and the
    * function that stops watching.
    */
-  protected abortWhenClientLeaves(response: any): { signal: AbortSignal; dispose: () => void } {
+  protected abortWhenClientLeaves(response: any): ClientWatch {
     const raw = response.raw ?? response;
     const controller = new AbortController();
     const onClose = () => {
