@@ -197,3 +197,87 @@ describe.each<StoreKind>(['redis', 'memory'])('waiting, tenants and cost (%s sto
     expect(admitted).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5']);
   });
 });
+
+/** What the waiting machinery sends to Redis, counted on real connections. */
+describe('waiting on Redis: connections and round trips', () => {
+  let client: Redis;
+  let prefix: string;
+
+  beforeEach(() => {
+    client = newRedis();
+    prefix = uniquePrefix('waiting-wire');
+  });
+
+  afterEach(async () => {
+    await dropKeys(client, prefix);
+    await closeClient(client);
+  });
+
+  it('opens one subscription per gate in a process, however many calls wait', async () => {
+    const connection = client.duplicate();
+    // The store's subscriber is a copy of its client: count what the copy sends.
+    const subscribes: string[] = [];
+    const duplicate = connection.duplicate.bind(connection);
+    connection.duplicate = (...args: Parameters<Redis['duplicate']>) => {
+      const copy = duplicate(...args);
+      const send = copy.sendCommand.bind(copy);
+      copy.sendCommand = (command: { name: string }) => {
+        if (command.name === 'subscribe') subscribes.push(command.name);
+        return send(command as never);
+      };
+      return copy;
+    };
+    const store = new RedisGateStore(connection, prefix);
+    const gate = new QueueGate(store, { limits: { m: 1 } });
+    try {
+      const held = await gate.acquire('m', { taskId: 'holder' });
+      const waiters = Array.from({ length: 10 }, (_, i) =>
+        gate.acquire('m', { taskId: `w${i}`, waitMs: 5_000 }),
+      );
+      const subscribers = async () =>
+        ((await client.call('PUBSUB', 'NUMSUB', store.channelOf('m'))) as [string, number])[1];
+      await eventually(async () => expect((await gate.usage('m')).waiting).toBe(10));
+      await eventually(async () => expect(await subscribers()).toBe(1));
+      // Still one once every waiter's heartbeat has run.
+      await sleep(1_100);
+      expect(await subscribers()).toBe(1);
+      expect(subscribes).toEqual(['subscribe']);
+      await gate.release('m', 'holder', { token: held.token! });
+      for (const waiter of waiters) {
+        const result = await waiter;
+        expect(result.acquired).toBe(true);
+        await gate.release('m', result.taskId, { token: result.token! });
+      }
+      // The last waiter gone, the gate's subscription goes too.
+      await eventually(async () => expect(await subscribers()).toBe(0));
+    } finally {
+      await gate.close(0);
+      await closeClient(connection);
+    }
+  });
+
+  it('keeps an acquire without waitMs to one round trip and no subscription', async () => {
+    const connection = client.duplicate();
+    const sent: string[] = [];
+    const send = connection.sendCommand.bind(connection);
+    connection.sendCommand = (command: { name: string }) => {
+      sent.push(command.name);
+      return send(command as never);
+    };
+    const gate = new QueueGate(new RedisGateStore(connection, prefix), { limits: { m: 1 } });
+    try {
+      await gate.acquire('m', { taskId: 'warm' }); // loads the script (EVALSHA, then EVAL)
+      sent.length = 0;
+      expect((await gate.acquire('m', { taskId: 'full' })).acquired).toBe(false);
+      expect(sent).toEqual(['evalsha']);
+      const [, subscribers] = (await client.call('PUBSUB', 'NUMSUB', `${prefix}{m}:admitted`)) as [
+        string,
+        number,
+      ];
+      expect(subscribers).toBe(0);
+    } finally {
+      await gate.close(0);
+      await closeClient(connection);
+    }
+  });
+});
