@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
-import { QueueGate } from '../../src/core/queue-gate';
+import { GateUnavailableError } from '../../src/core/errors/gate-unavailable.error';
 import type { AcquireResult } from '../../src/core/gate-results';
+import type { AcquireRequest } from '../../src/core/gate-store';
+import { QueueGate } from '../../src/core/queue-gate';
 import { RedisGateStore } from '../../src/store/redis/redis-gate-store';
 import { eventually, sleep } from '../support/eventually';
 import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
@@ -212,4 +214,51 @@ describe('waiting across processes', () => {
     expect(await third).toMatchObject({ acquired: true, taskId: 'patient' });
     expect(await gate.usage(MODEL)).toMatchObject({ used: 1, waiting: 0 });
   }, 30_000);
+
+  /*
+   * An instance whose waiting acquire lost its answer (a Redis stall past the command timeout,
+   * a dropped connection) queues a release fenced to that acquire's attempt, to undo whatever it
+   * may have been given. When the acquire ran and only queued the waiter, that release finds no
+   * admission and lands as a no-op: the waiter stays queued until its waiter lease lapses, and a
+   * slot that frees meanwhile is handed to it, with a full task lease, for a call that has
+   * already failed. Nobody releases it: the slot leaks until the lease ends (an hour by default).
+   */
+  it('leaks no slot to a waiting acquire whose answer was lost (its undo lands before the waiter is admitted)', async () => {
+    // A waiter lease far longer than the test: the lost call's place cannot simply lapse.
+    const gateConfig = config(1, 20_000);
+    const connection = client.duplicate();
+    connections.push(connection);
+    const real = new RedisGateStore(connection, prefix);
+    // The store runs every acquire, but the answer of a waiting one comes too late.
+    const slowAnswers = new Proxy(real, {
+      get: (target, property, receiver) =>
+        property === 'acquire'
+          ? async (request: AcquireRequest) => {
+              const reply = await target.acquire(request);
+              if (request.waiterLeaseMs) await sleep(1_000);
+              return reply;
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const gate = new QueueGate(slowAnswers, {
+      limits: gateConfig.limits,
+      waiting: { waiterLeaseMs: gateConfig.waiterLeaseMs },
+      commandTimeoutMs: 300,
+    });
+    gates.push(gate);
+    const other = parentGate(gateConfig);
+
+    const held = await other.acquire(MODEL, { taskId: 'holder' });
+    await expect(gate.acquire(MODEL, { taskId: 'lost', waitMs: 10_000 })).rejects.toBeInstanceOf(
+      GateUnavailableError,
+    );
+    // The undo, fenced to the lost call's attempt, lands (it finds nothing admitted yet).
+    await eventually(() => expect(gate.pendingReleases().queued).toBe(0));
+    expect(await other.usage(MODEL)).toMatchObject({ used: 1 });
+
+    // The slot frees within the lost call's waiter lease: it must not go to the failed call.
+    await other.release(MODEL, 'holder', { token: held.token! });
+    const holders = await other.holders(MODEL);
+    expect(holders.map((h) => h.taskId)).toEqual([]);
+  }, 20_000);
 });
