@@ -119,17 +119,25 @@ export class MemoryGateStore implements GateStore {
 
   release({ gate: name, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
     const gate = this.gates.get(name);
+    // A release fenced to an attempt undoes that acquire whatever it became, a place in the
+    // queue included (as in Redis).
+    let leftQueue = false;
+    if (gate && fence && 'attempt' in fence && gate.queue.get(holder)?.attempt === fence.attempt) {
+      gate.queue.delete(holder);
+      leftQueue = true;
+    }
     const held = gate?.slots.get(holder);
     if (
       held &&
       fence &&
       !('token' in fence ? held.token === fence.token : held.attempt === fence.attempt)
     ) {
+      if (leftQueue) this.admitWaiters(name, gate!, this.clock());
       return Promise.resolve({ released: false, stale: true, currentToken: held.token });
     }
     const released = gate?.slots.delete(holder) ?? false;
     if (gate) {
-      if (released) this.admitWaiters(name, gate, this.clock());
+      if (released || leftQueue) this.admitWaiters(name, gate, this.clock());
       this.forgetIfEmpty(name, gate);
     }
     return Promise.resolve({ released, stale: false, currentToken: null });

@@ -17,7 +17,8 @@ export const RELEASE_LUA = `
 -- Output:
 --   { released, stale, currentToken }
 --   released is 1 when the holder was removed; stale is 1 when a fence did not match the
---   holder's current admission (then nothing changed and currentToken names that admission).
+--   holder's current admission (then its slot stayed and currentToken names that admission).
+--   A release fenced to an attempt also takes that call's place in the queue, if it has one.
 ${luaHelpers('book_fields', 'server_now', 'next_token', 'parse_admission', 'count_units', 'record_admission', 'drop_holder', 'outlive_lease', 'units_of', 'parse_waiter', 'dequeue', 'admit_waiters')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local holder, fence, fenced_to = ARGV[1], ARGV[2], ARGV[3]
@@ -25,30 +26,43 @@ local channel, publish = ARGV[4], ARGV[5]
 
 -- 1. One read: the holder's admission, and whether anyone waits.
 local fields = redis.call('HMGET', book, holder, QUEUED)
-local value = fields[1]
+local value, queued = fields[1], tonumber(fields[2]) or 0
 
--- 2. A fenced release leaves a newer admission of the same holder alone. (A holder and its
---    admission are always written and removed together, so an admission means it holds.)
-if fence ~= '' then
-  local token, attempt = parse_admission(value)
-  if not token then
-    return { 0, 0, 0 }
-  end
-  local matches = (fence == 'token' and token == tonumber(fenced_to))
-    or (fence == 'attempt' and attempt == fenced_to)
-  if not matches then
-    return { 0, 1, token }
+-- 2. A release fenced to an attempt undoes that acquire whatever it became: if the call is
+--    still queued (its answer was lost before it could wait), its place goes, or a slot handed
+--    to it later would have no one to give it back.
+local left_queue = false
+if fence == 'attempt' and queued > 0 then
+  local w = parse_waiter(redis.call('HGET', book, WAITER .. holder))
+  if w and w.attempt == fenced_to then
+    dequeue(queue, book, holder)
+    left_queue = true
   end
 end
 
--- 3. Remove the holder with its admission and units (idempotent).
-local released = drop_holder(key, book, holder, value)
+-- 3. A fenced release leaves a newer admission of the same holder alone. (A holder and its
+--    admission are always written and removed together, so an admission means it holds.)
+local released, stale, current = 0, 0, 0
+if fence == '' then
+  released = drop_holder(key, book, holder, value)
+else
+  local token, attempt = parse_admission(value)
+  if token then
+    local matches = (fence == 'token' and token == tonumber(fenced_to))
+      or (fence == 'attempt' and attempt == fenced_to)
+    if matches then
+      released = drop_holder(key, book, holder, value)
+    else
+      stale, current = 1, token
+    end
+  end
+end
 
--- 4. The freed units go to the queue, in order.
-if released == 1 and (tonumber(fields[2]) or 0) > 0 then
+-- 4. Freed units, or a place that held others back, go to the queue, in order.
+if (released == 1 or left_queue) and queued > 0 then
   local now_ms, now_us = server_now()
   admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
 end
 
-return { released, 0, 0 }
+return { released, stale, current }
 `;
