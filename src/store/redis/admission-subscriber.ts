@@ -60,7 +60,7 @@ export class AdmissionSubscriber {
     if (this.connection && this.connected) {
       return { connection: this.connection, connected: this.connected };
     }
-    const connection = this.client.duplicate();
+    const connection = this.copyForSubscribing();
     // The copy keeps the client's options: with lazyConnect it would not connect by itself,
     // and without an offline queue a SUBSCRIBE sent before it is ready would fail.
     this.connected = new Promise<void>((resolve) => connection.once('ready', () => resolve()));
@@ -73,6 +73,18 @@ export class AdmissionSubscriber {
     );
     this.connection = connection;
     return { connection, connected: this.connected };
+  }
+
+  /**
+   * A copy of the client to subscribe with. A Cluster copy gets `shardedSubscribers`: without
+   * it ioredis sends every SSUBSCRIBE through one node, and one for a slot that node does not
+   * serve never completes, so waiters would learn of admissions only by the heartbeat.
+   */
+  private copyForSubscribing(): Redis | Cluster {
+    if (this.sharded && isCluster(this.client)) {
+      return this.client.duplicate([], { shardedSubscribers: true });
+    }
+    return this.client.duplicate();
   }
 
   private deliver(channel: string, message: string): void {
@@ -91,6 +103,10 @@ export class AdmissionSubscriber {
     if (!connection) return;
     await (this.sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel));
   }
+}
+
+function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true;
 }
 
 /** The scripts announce `[[holder, attempt, token, expiresAt, used, tenantUsed], …]` as JSON. */
