@@ -5,10 +5,10 @@ import { runTorture, type TortureResult } from '../torture/run';
 
 /*
  * The short torture run inside `npm test`: the same run as `npm run torture`, with a fixed PRNG
- * seed, about 20 s of load and faults against the real gate, and a shorter negative control that
- * proves the checker catches a gate that checks and adds in two steps. Each run starts its own
- * redis-server on a free port (not the suite's shared one): restarts and CLIENT KILL must not
- * reach other suites.
+ * seed, about 20 s of load and faults against the real gate (waiting routes and tenant shares
+ * included), and a shorter negative control that proves the checker catches a gate that checks
+ * and adds in two steps. Each run starts its own redis-server on a free port (not the suite's
+ * shared one): restarts and CLIENT KILL must not reach other suites.
  */
 
 /** PRNG seed whose schedule injects every kind of fault in its first 8 s (the 5-minute run's). */
@@ -37,6 +37,14 @@ describeRuns('torture run (short; starts its own redis-server)', () => {
     // The run did torture: every kind of fault, and work admitted on every model around them.
     for (const count of Object.values(report.faults)) expect(count).toBeGreaterThan(0);
     for (const model of Object.values(report.models)) expect(model.admissions).toBeGreaterThan(0);
+    // Waiters were in the mix: admissions handed from a queue, waits that ran out, and the
+    // tenant shares checked on admissions that named a tenant.
+    expect(result.handed.seen).toBeGreaterThan(0);
+    expect(result.waits.timeouts).toBeGreaterThan(0);
+    expect(report.queuedLeft).toBe(0);
+    expect(Object.keys(report.tenants).length).toBeGreaterThan(0);
+    for (const share of Object.values(report.tenants))
+      expect(share.maxOverlap).toBeLessThanOrEqual(share.limit);
   }, 150_000);
 
   it('catches a gate that checks the count and adds in two separate steps (negative control)', async () => {

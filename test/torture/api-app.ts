@@ -5,7 +5,14 @@ import { EventEmitterModule } from '@nestjs/event-emitter';
 import type { AddressInfo } from 'node:net';
 import { QueueGateModule, QueueGateService } from '../../src';
 import { gateSetup } from './gate-options';
-import { LEDGER, PUSH_CLIENT, StreamController, TasksController } from './api-controllers';
+import {
+  LEDGER,
+  PUSH_CLIENT,
+  StreamController,
+  TasksController,
+  WaitingStreamController,
+  WaitingTasksController,
+} from './api-controllers';
 import { STREAM_STATE, StreamState } from './stream-state';
 import { Holdings, probeLeases } from './holdings';
 import { LedgerWriter } from './ledger';
@@ -14,7 +21,8 @@ import { pushClient } from './work-list';
 
 /*
  * An API app of the torture run, in its own process: Express on 127.0.0.1, `@QueueLimited`
- * routes, and the ledger. With `broken`, its gate checks and adds in two steps.
+ * routes (each with a twin that waits for its slot), and the ledger. With `broken`, its gate
+ * checks and adds in two steps.
  */
 
 const { settings, label } = childArgs();
@@ -27,7 +35,7 @@ const setup = gateSetup(settings, label, settings.broken);
 
 @Module({
   imports: [EventEmitterModule.forRoot(), QueueGateModule.forRoot(setup.options)],
-  controllers: [TasksController, StreamController],
+  controllers: [TasksController, WaitingTasksController, StreamController, WaitingStreamController],
   providers: [
     { provide: LEDGER, useValue: ledger },
     { provide: PUSH_CLIENT, useValue: work },
@@ -35,7 +43,7 @@ const setup = gateSetup(settings, label, settings.broken);
 })
 class ApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(watchStream).forRoutes('stream');
+    consumer.apply(watchStream).forRoutes('stream', 'waiting-stream');
   }
 }
 

@@ -7,6 +7,7 @@ import {
   overlapOf,
   type RunObservations,
   stretchesWithAdmissions,
+  tenantOverlapOf,
 } from './checker';
 import type { AdmitRecord, EndRecord, FaultRecord, LeaseRecord, LedgerRecord } from './ledger';
 
@@ -149,6 +150,42 @@ export function describeChecker(): void {
         'live: 2 HTTP 5xx other than 503',
         'live: no admission for 90 ms (bound 50 ms)',
       ]);
+    });
+
+    it('fails when a tenant holds more than its share while the model stays within its limit', () => {
+      const t1a = { ...admit('m', 0, 50), tenant: 't1' };
+      const t1b = { ...admit('m', 5, 50), tenant: 't1' };
+      const t2 = { ...admit('m', 6, 50), tenant: 't2' };
+      const records = [t1a, t1b, t2, end(t1a, 20), end(t1b, 20), end(t2, 20)];
+      const shares = { m: 1 };
+      const report = check(records, observations({ limits: { m: 3 }, tenantShares: shares }));
+      expect(report.models.m).toMatchObject({ maxOverlap: 3, overAdmissions: 0 });
+      expect(report.tenants['m/t1']).toMatchObject({ maxOverlap: 2, limit: 1, overAdmissions: 1 });
+      expect(report.tenants['m/t2']).toMatchObject({ maxOverlap: 1, overAdmissions: 0 });
+      expect(report.failures).toEqual([
+        expect.stringContaining('strict: tenant m/t1 held 2 slots with share 1'),
+      ]);
+      expect(report.tenants['m/t1'].violations[0].holders.map((h) => h.taskId).sort()).toEqual(
+        [t1a.taskId, t1b.taskId].sort(),
+      );
+    });
+
+    it('counts against a share only the admissions that name a tenant, on models that have one', () => {
+      const named = { ...admit('m', 0, 50), tenant: 't1' };
+      const unnamed = admit('m', 1, 50);
+      const otherModel = { ...admit('n', 2, 50), tenant: 't1' };
+      const tenants = tenantOverlapOf(intervalsOf([named, unnamed, otherModel]).intervals, {
+        m: 1,
+      });
+      expect(Object.keys(tenants)).toEqual(['m/t1']);
+      expect(tenants['m/t1']).toMatchObject({ admissions: 1, maxOverlap: 1 });
+    });
+
+    it('fails on places left in a queue', () => {
+      const a = admit('m', 0, 50);
+      const report = check([a, end(a, 40)], observations({ queuedLeft: { m: 2 } }));
+      expect(report.queuedLeft).toBe(2);
+      expect(report.failures).toEqual(['no leak: 2 place(s) still queued after the leak window']);
     });
 
     it('fails a run that admitted nothing', () => {

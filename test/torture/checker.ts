@@ -20,6 +20,10 @@ export interface Interval {
   idle: boolean;
   /** Latest lease end known for it (admit or a later read of the gate). */
   leaseEnd: number;
+  /** The tenant it counts for, when the ledger names one. */
+  tenant: string | undefined;
+  /** True when it was admitted on a route that waits for its slot. */
+  waiting: boolean;
 }
 
 export interface Intervals {
@@ -68,6 +72,8 @@ export function intervalsOf(records: readonly LedgerRecord[]): Intervals {
       end,
       idle: ended?.idle ?? false,
       leaseEnd,
+      tenant: admit.tenant,
+      waiting: admit.route === 'waiting',
     };
   });
   return { intervals, orphans };
@@ -167,6 +173,30 @@ export function overlapOf(
   return result;
 }
 
+/**
+ * The strict rule for tenant shares: per model with a share, and per tenant, the intervals of
+ * that tenant's admissions never overlap more than the share. Keyed `<model>/<tenant>`. Only the
+ * admissions the ledgers name a tenant for count: a retry the workers re-acquire names none
+ * (the gate counts it against the model only, or, when it renews a slot still held, against
+ * that slot's tenant), so this can only see fewer of a tenant's holders, never more.
+ */
+export function tenantOverlapOf(
+  intervals: readonly Interval[],
+  shares: Readonly<Record<string, number>>,
+  faults: readonly FaultRecord[] = [],
+): Record<string, ModelOverlap> {
+  const limits: Record<string, number> = {};
+  const keyed: Interval[] = [];
+  for (const interval of intervals) {
+    const share = shares[interval.model];
+    if (share === undefined || interval.tenant === undefined) continue;
+    const key = `${interval.model}/${interval.tenant}`;
+    limits[key] = share;
+    keyed.push({ ...interval, model: key });
+  }
+  return overlapOf(keyed, limits, faults);
+}
+
 /** The last fault at or before `at`. */
 export function faultBefore(faults: readonly FaultRecord[], at: number): FaultRecord | undefined {
   let last: FaultRecord | undefined;
@@ -242,12 +272,18 @@ export interface RunObservations {
   load: { from: number; to: number };
   /** Live holders per gate when the leak window closed; undefined when not checked. */
   leftover: Readonly<Record<string, number>> | undefined;
+  /** Places still queued per gate when the leak window closed; undefined when not checked. */
+  queuedLeft?: Readonly<Record<string, number>> | undefined;
+  /** Tenant shares (`perTenant`) of the models that have one. */
+  tenantShares?: Readonly<Record<string, number>>;
   /** Longest stretch without an admission that still counts as live, in ms. */
   maxAdmissionGapMs: number;
 }
 
 export interface TortureReport {
   models: Record<string, ModelOverlap>;
+  /** Per `<model>/<tenant>`, against the tenant's share. */
+  tenants: Record<string, ModelOverlap>;
   orphans: number;
   admissions: number;
   faults: Record<FaultKind, number>;
@@ -255,21 +291,29 @@ export interface TortureReport {
   /** Slots still held after the leak window; undefined when not checked. */
   leaked: number | undefined;
   leftover: Readonly<Record<string, number>> | undefined;
+  /** Places still queued after the leak window; undefined when not checked. */
+  queuedLeft: number | undefined;
   admissionGap: { gapMs: number; startsAt: number };
   betweenFaults: { stretches: number; withAdmissions: number };
   /** Each rule that failed, in words; empty when the run passed. */
   failures: string[];
 }
 
-/** Applies the three rules (strict, no leak, live) to a run. */
+/**
+ * Applies the three rules (strict, per model and per tenant share; no leak, of slots and of
+ * places in the queues; live) to a run.
+ */
 export function check(records: readonly LedgerRecord[], run: RunObservations): TortureReport {
   const faults = records.filter((record): record is FaultRecord => record.kind === 'fault');
   const { intervals, orphans } = intervalsOf(records);
   const models = overlapOf(intervals, run.limits, faults);
+  const tenants = tenantOverlapOf(intervals, run.tenantShares ?? {}, faults);
   const faultCounts = { pause: 0, 'client-kill': 0, 'script-flush': 0, 'redis-restart': 0 };
   const counts: Record<FaultKind, number> = { ...faultCounts, 'worker-kill': 0 };
   for (const fault of faults) counts[fault.fault]++;
   const leaked = run.leftover && Object.values(run.leftover).reduce((sum, used) => sum + used, 0);
+  const queuedLeft =
+    run.queuedLeft && Object.values(run.queuedLeft).reduce((sum, queued) => sum + queued, 0);
   const admissionGap = longestAdmissionGap(
     intervals.map((interval) => interval.start),
     run.load.from,
@@ -292,7 +336,18 @@ export function check(records: readonly LedgerRecord[], run: RunObservations): T
       );
     }
   }
+  for (const [key, overlap] of Object.entries(tenants)) {
+    if (overlap.maxOverlap > overlap.limit) {
+      failures.push(
+        `strict: tenant ${key} held ${overlap.maxOverlap} slots with share ${overlap.limit} ` +
+          `(${overlap.overAdmissions} over-admission(s))`,
+      );
+    }
+  }
   if (leaked) failures.push(`no leak: ${leaked} slot(s) still held after the leak window`);
+  if (queuedLeft) {
+    failures.push(`no leak: ${queuedLeft} place(s) still queued after the leak window`);
+  }
   if (run.http.serverErrors > 0)
     failures.push(`live: ${run.http.serverErrors} HTTP 5xx other than 503`);
   if (intervals.length === 0) failures.push('live: nothing was admitted');
@@ -303,12 +358,14 @@ export function check(records: readonly LedgerRecord[], run: RunObservations): T
   }
   return {
     models,
+    tenants,
     orphans,
     admissions: intervals.length,
     faults: counts,
     http: run.http,
     leaked,
     leftover: run.leftover,
+    queuedLeft,
     admissionGap,
     betweenFaults,
     failures,

@@ -16,6 +16,34 @@ export const STREAM_MODEL = 'llm-s';
 /** Every gate of the run and its limit. */
 export const LIMITS: Readonly<Record<string, number>> = { ...EVENT_MODELS, [STREAM_MODEL]: 3 };
 
+/**
+ * Tenant shares (`perTenant`) of the models that have one: of `txt-c`'s 5 units a tenant holds
+ * at most 2, so three tenants can want more than the model has.
+ */
+export const TENANT_SHARES: Readonly<Record<string, number>> = { 'txt-c': 2 };
+
+/** The tenants a waiting task request names (header `x-tenant`). */
+export const TENANTS: readonly string[] = ['t1', 't2', 't3'];
+
+/** The `limits` option of every gate: the model limits, with the tenant shares. */
+export const GATE_LIMITS: Readonly<Record<string, number | { limit: number; perTenant: number }>> =
+  Object.fromEntries(
+    Object.entries(LIMITS).map(([model, limit]) => [
+      model,
+      TENANT_SHARES[model] === undefined ? limit : { limit, perTenant: TENANT_SHARES[model] },
+    ]),
+  );
+
+/** `waitSeconds` of the waiting task route and of the waiting stream route. */
+export const TASK_WAIT_SECONDS = 1.5;
+export const STREAM_WAIT_SECONDS = 0.8;
+
+/**
+ * A waiter's place lapses after this long without a heartbeat (one every 500 ms). Shorter than
+ * the longest pauses (up to 2.2 s), so some waiters lose their place while Redis is paused.
+ */
+export const WAITER_LEASE_MS = 1_500;
+
 /** Expected seconds of a model's tasks, for its lease; absent: the minimum lease. */
 export const EXPECTED_SECONDS: Readonly<Record<string, number>> = { 'vid-b': 6 };
 

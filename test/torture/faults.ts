@@ -47,7 +47,10 @@ export function planFault(rng: Prng, workers: number): { waitMs: number; fault: 
 /** What the injector acts on. */
 export interface FaultTargets {
   redis: RedisProcess;
-  /** The parent's own client; CLIENT KILL spares the connection that sends it. */
+  /**
+   * The parent's own client; CLIENT KILL spares the connection that sends it (not the parent's
+   * admission watch, a pub/sub connection of its own).
+   */
   control: Redis;
   workers: WorkerPool;
   ledger: LedgerWriter;
@@ -68,8 +71,11 @@ export async function inject(fault: Fault, targets: FaultTargets): Promise<boole
       await control.call('CLIENT', 'PAUSE', String(fault.ms), 'ALL');
       return true;
     case 'client-kill':
-      note('TYPE normal');
+      // The gates' connections, then their subscribers (waiters then learn of admissions by
+      // the heartbeat until ioredis has subscribed again).
+      note('TYPE normal, then TYPE pubsub');
       await control.call('CLIENT', 'KILL', 'TYPE', 'normal');
+      await control.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       return true;
     case 'script-flush':
       note('');

@@ -3,11 +3,12 @@ import { type QueueGateModuleOptions, RedisGateStore } from '../../src';
 import { brokenStore } from './broken-store';
 import {
   COMMAND_TIMEOUT_MS,
+  GATE_LIMITS,
   GATE_PREFIX,
   LEASE,
-  LIMITS,
   PENDING_RELEASES,
   type RunSettings,
+  WAITER_LEASE_MS,
 } from './config';
 
 /** A process's gate options, and the Redis client it must close itself (if it made one). */
@@ -26,10 +27,11 @@ export interface GateSetup {
 export function gateSetup(run: RunSettings, label: string, broken: boolean): GateSetup {
   const common: QueueGateModuleOptions = {
     keyPrefix: GATE_PREFIX,
-    limits: LIMITS,
+    limits: GATE_LIMITS,
     lease: LEASE,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
     pendingReleases: PENDING_RELEASES,
+    waiting: { waiterLeaseMs: WAITER_LEASE_MS },
   };
   if (broken) {
     const client = new Redis(run.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });

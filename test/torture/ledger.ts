@@ -27,6 +27,10 @@ export interface AdmitRecord extends AdmissionFields {
   leaseEnd: number;
   /** 0 for the request's own slot, n for the n-th retry. */
   attempt: number;
+  /** The tenant the admission counts for (a waiting task request's); absent for none. */
+  tenant?: string;
+  /** 'waiting' for a request of a route that waits for its slot (`waitSeconds`). */
+  route?: 'waiting';
 }
 
 /** A lease end read back from the gate (the holder was seen with this lease end). */

@@ -3,19 +3,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueGate, RedisGateStore } from '../../src';
+import { AdmissionWatch } from './admission-watch';
 import { check, emptyHttpCounts, type TortureReport } from './checker';
 import {
+  GATE_LIMITS,
   GATE_PREFIX,
   LIMITS,
   MAX_LEASE_MS,
   RELEASE_RETRY_WINDOW_MS,
   type RunSettings,
+  TENANT_SHARES,
   WORK_LIST,
 } from './config';
 import { inject, planFault } from './faults';
 import { Child } from './fleet';
 import { LedgerWriter, readLedgers, type LedgerRecord } from './ledger';
-import { LoadGenerator } from './load';
+import { emptyWaitCounts, LoadGenerator, type WaitCounts } from './load';
 import { streamOf } from './prng';
 import { RedisProcess } from './redis-process';
 import { WorkerPool } from './workers';
@@ -51,6 +54,13 @@ export interface TortureResult {
   drainMs: number | undefined;
   emptyAfterMs: number | undefined;
   durationMs: number;
+  /** What the clients saw of the routes that wait for their slot. */
+  waits: WaitCounts;
+  /**
+   * Admissions Redis announced as handed from a queue to a waiter (as the parent heard them),
+   * and how many of them the ledgers saw admitted by a handler.
+   */
+  handed: { announced: number; seen: number };
 }
 
 /** No admission at all for this long while load runs fails the liveness rule. */
@@ -60,9 +70,10 @@ export const MAX_ADMISSION_GAP_MS = MAX_LEASE_MS;
 const DRAIN_TIMEOUT_MS = 30_000;
 
 /**
- * One torture run: a private Redis, two API apps, two workers, the load generator and the fault
- * injector for `loadMs`; then the drain, the leak check, and the checker over every ledger.
- * Every process it starts is stopped before it returns, also when it fails.
+ * One torture run: a private Redis, two API apps, two workers, the load generator (part of it on
+ * routes that wait for their slot) and the fault injector for `loadMs`, while the parent hears
+ * which admissions Redis hands from a queue; then the drain, the leak check, and the checker over
+ * every ledger. Every process it starts is stopped before it returns, also when it fails.
  */
 export async function runTorture(options: TortureOptions): Promise<TortureResult> {
   const log = options.log ?? (() => undefined);
@@ -89,6 +100,8 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
   };
   const ledger = new LedgerWriter(ledgerDir, 'parent');
   const counts = emptyHttpCounts();
+  const waits = emptyWaitCounts();
+  let watch: AdmissionWatch | undefined;
   let load: LoadGenerator | undefined;
   let passed = false;
   try {
@@ -104,12 +117,14 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     for (const start of [api0, api1, pool]) if (start.status === 'rejected') throw start.reason;
     const workerPool = (pool as PromiseFulfilledResult<WorkerPool>).value;
     log(`API apps on ports ${apps.map((app) => app.port).join(', ')}; 2 workers up`);
+    watch = await AdmissionWatch.start(redis.url);
 
     load = new LoadGenerator(
       apps.map((app) => `http://127.0.0.1:${app.port}`),
       options.seed,
       options.clients ?? 10,
       counts,
+      waits,
     );
     const loadFrom = Date.now();
     load.start();
@@ -133,6 +148,7 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     let drainMs: number | undefined;
     let leak: Awaited<ReturnType<typeof leakCheck>> = {
       leftover: undefined,
+      queuedLeft: undefined,
       emptyAfterMs: undefined,
     };
     if (options.checkLeaks ?? true) {
@@ -155,11 +171,17 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
     const records = readLedgers(ledgerDir);
     const report = check(records, {
       limits: LIMITS,
+      tenantShares: TENANT_SHARES,
       http: counts,
       load: { from: loadFrom, to: loadTo },
       leftover: leak.leftover,
+      queuedLeft: leak.queuedLeft,
       maxAdmissionGapMs: MAX_ADMISSION_GAP_MS,
     });
+    const heard = watch;
+    const seen = records.filter(
+      (record) => record.kind === 'admit' && heard.has(record.model, record.taskId, record.token),
+    ).length;
     passed = report.failures.length === 0;
     return {
       report,
@@ -169,9 +191,12 @@ export async function runTorture(options: TortureOptions): Promise<TortureResult
       drainMs,
       emptyAfterMs: leak.emptyAfterMs,
       durationMs: Date.now() - started,
+      waits,
+      handed: { announced: heard.size, seen },
     };
   } finally {
     await load?.stop();
+    watch?.stop();
     await Promise.all(apps.map((app) => app.kill()));
     await workers?.kill();
     control.disconnect();
@@ -196,22 +221,32 @@ async function drain(control: Redis, workers: WorkerPool): Promise<void> {
 }
 
 /**
- * Reads every gate's usage through the library until all are 0 or one lease plus the release
- * retry window has passed; what is still held then has leaked.
+ * Reads every gate's usage through the library until no unit is held and nobody is queued, or
+ * one lease plus the release retry window has passed; what is still held or queued then has
+ * leaked.
  */
-async function leakCheck(
-  control: Redis,
-): Promise<{ leftover: Record<string, number> | undefined; emptyAfterMs: number | undefined }> {
-  const gate = new QueueGate(new RedisGateStore(control, GATE_PREFIX), { limits: LIMITS });
+async function leakCheck(control: Redis): Promise<{
+  leftover: Record<string, number> | undefined;
+  queuedLeft: Record<string, number> | undefined;
+  emptyAfterMs: number | undefined;
+}> {
+  const gate = new QueueGate(new RedisGateStore(control, GATE_PREFIX), { limits: GATE_LIMITS });
   const from = Date.now();
   const deadline = from + MAX_LEASE_MS + RELEASE_RETRY_WINDOW_MS;
   try {
     for (;;) {
       const leftover: Record<string, number> = {};
-      for (const model of Object.keys(LIMITS)) leftover[model] = (await gate.usage(model)).used;
-      const held = Object.values(leftover).some((used) => used > 0);
-      if (!held) return { leftover, emptyAfterMs: Date.now() - from };
-      if (Date.now() > deadline) return { leftover, emptyAfterMs: undefined };
+      const queuedLeft: Record<string, number> = {};
+      for (const model of Object.keys(LIMITS)) {
+        const { used, waiting } = await gate.usage(model);
+        leftover[model] = used;
+        queuedLeft[model] = waiting;
+      }
+      const left = [...Object.values(leftover), ...Object.values(queuedLeft)];
+      if (left.every((count) => count === 0)) {
+        return { leftover, queuedLeft, emptyAfterMs: Date.now() - from };
+      }
+      if (Date.now() > deadline) return { leftover, queuedLeft, emptyAfterMs: undefined };
       await sleep(250);
     }
   } finally {
