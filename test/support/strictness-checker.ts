@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { StrictnessResult } from './strictness-protocol';
 
 /** The gate under test, reduced to what the checker needs. */
@@ -24,7 +24,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function checkGate(
   gate: CheckedGate,
-  redis: Redis,
+  redis: Redis | Cluster,
   counter: string,
   options: CheckOptions,
 ): Promise<StrictnessResult> {

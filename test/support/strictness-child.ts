@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { gateKey } from '../../src/store/redis/gate-key';
 import { checkGate } from './strictness-checker';
 import { naiveGate, strictGate } from './strictness-gates';
@@ -21,7 +21,9 @@ function send(message: ChildMessage): void {
 }
 
 async function run(job: StrictnessJob): Promise<StrictnessResult> {
-  const client = new Redis(job.redisUrl, { maxRetriesPerRequest: 1 });
+  const client = job.cluster
+    ? new Cluster(job.cluster, { redisOptions: { maxRetriesPerRequest: 1 } })
+    : new Redis(job.redisUrl, { maxRetriesPerRequest: 1 });
   try {
     const gate =
       job.gate === 'strict'

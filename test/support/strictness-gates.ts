@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { QueueGate } from '../../src/core/queue-gate';
 import { RedisGateStore } from '../../src/store/redis/redis-gate-store';
 import type { CheckedGate } from './strictness-checker';
 
 /** The gate under test: QueueGate on the Redis store, as each application instance has it. */
 export function strictGate(
-  client: Redis,
+  client: Redis | Cluster,
   prefix: string,
   model: string,
   limit: number,
@@ -32,7 +32,12 @@ export function strictGate(
  * round trips. The pause between them stands for the work a request does in that window and
  * makes the race show up reliably.
  */
-export function naiveGate(client: Redis, key: string, limit: number, gapMs = 2): CheckedGate {
+export function naiveGate(
+  client: Redis | Cluster,
+  key: string,
+  limit: number,
+  gapMs = 2,
+): CheckedGate {
   return {
     async tryAcquire() {
       const used = await client.zcard(key);

@@ -4,7 +4,10 @@
 export interface StrictnessJob {
   /** 'strict' is the QueueGate; 'naive' checks and adds in two round trips (the control). */
   gate: 'strict' | 'naive';
+  /** Redis of the run: a standalone server, or with `cluster`, one of its nodes (unused). */
   redisUrl: string;
+  /** When given, the children connect to this Redis Cluster (its startup nodes) instead. */
+  cluster?: { host: string; port: number }[];
   /** Key prefix of the run: the gate and the in-flight counter live under it. */
   prefix: string;
   model: string;
