@@ -1,4 +1,5 @@
 export * from './core/errors';
+export type { DoctorFinding, DoctorSeverity } from './core/doctor';
 export * from './nest/errors';
 export {
   DEFAULT_KEY_PREFIX,
@@ -22,6 +23,7 @@ export { REQUEST_BOUND_HOLDER_PREFIX } from './core/request-bound';
 export {
   DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_WAITER_LEASE_MS,
+  type DurabilityOptions,
   QueueGate,
   type QueueGateConfig,
   type WaitingOptions,

@@ -1,3 +1,5 @@
+import type { DoctorFinding } from './doctor';
+
 /**
  * The storage port of the gate. Every method is one atomic step on one gate, decided by the
  * store's own clock (the Redis server's `TIME` for the Redis store), never by the caller's.
@@ -46,6 +48,11 @@ export interface GateStore {
   subscribe(gate: string, listener: AdmissionListener): Promise<() => Promise<void>>;
   /** Frees what the store opened itself (a subscriber connection); not the client it was given. */
   close(): Promise<void>;
+  /**
+   * Checks the server the store runs on: what it is, and whatever would make the gate unsafe or
+   * unusable on it. Optional: a store without it has nothing to report.
+   */
+  diagnose?(): Promise<DoctorFinding[]>;
 }
 
 /** Injection token of the {@link GateStore} a module uses. */
@@ -83,6 +90,19 @@ export interface AcquireRequest extends HolderRequest {
    * place (see {@link GateStore.heartbeat}) within this many ms. 0 or absent: answer at once.
    */
   waiterLeaseMs?: number;
+  /**
+   * Wait until this many replicas hold the call's writes, for at most `timeoutMs`, before
+   * answering (Redis `WAIT`); the reply's `replicated` says how many did.
+   */
+  durability?: DurabilityRequest;
+}
+
+/** How many replicas must confirm an acquire's writes, and how long to wait for them. */
+export interface DurabilityRequest {
+  /** Replicas that must confirm. */
+  replicas: number;
+  /** Longest wait for them, in ms. */
+  timeoutMs: number;
 }
 
 /** Which limit refused an admission: the model's (or waiters ahead of it) or the tenant's share. */
@@ -110,6 +130,8 @@ export interface AcquireReply {
   position: number | null;
   /** Units the tenant uses after the call (0 without a tenant). */
   tenantUsed: number;
+  /** With `durability`: how many replicas confirmed the call's writes; else null. */
+  replicated?: number | null;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AcquireReply, GateStore, ReleaseFence, RemovableHolder } from './gate-store';
+import type { DoctorFinding } from './doctor';
 import { AcquireAbortedError } from './errors/acquire-aborted.error';
+import { errorMessage } from './errors/error-message';
 import { withDeadline } from './deadline';
 import { GateUnavailableError, type GateOperation } from './errors/gate-unavailable.error';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
@@ -53,6 +55,22 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 /** Default lease of a waiter's place in a queue, in ms: a dead waiter blocks no longer. */
 export const DEFAULT_WAITER_LEASE_MS = 3_000;
 
+/** Replication an admission must reach before `acquire` answers. */
+export interface DurabilityOptions {
+  /**
+   * Replicas that must hold an admission's writes before the acquire answers (Redis `WAIT`
+   * after the script), so that the slot survives the primary's death.
+   */
+  replicas: number;
+  /** Longest wait for them, in ms. Default 1000. */
+  timeoutMs?: number;
+  /**
+   * When fewer replicas confirm in time: `'unavailable'` (default) undoes the admission and
+   * throws `GateUnavailableError` (503, fail closed); `'admit'` admits with a warning logged.
+   */
+  onShortfall?: 'unavailable' | 'admit';
+}
+
 /** Tuning of waiting acquires. */
 export interface WaitingOptions {
   /**
@@ -81,6 +99,8 @@ export interface QueueGateConfig {
   onLeaseLost?: (model: string, taskId: string, token: number | undefined) => void;
   /** Tuning of waiting acquires (`waitMs`). */
   waiting?: WaitingOptions;
+  /** Make admissions wait for replicas before they are answered (off by default). */
+  durability?: DurabilityOptions;
 }
 
 /**
@@ -105,6 +125,7 @@ export class QueueGate {
   protected readonly logger: GateLogger;
   private readonly waitRoom: WaitRoom;
   private readonly waiterLeaseMs: number;
+  private readonly durability: { replicas: number; timeoutMs: number } | undefined;
 
   constructor(
     /** The store that keeps the gates (Redis or memory). */
@@ -127,6 +148,7 @@ export class QueueGate {
       { ...DEFAULT_PENDING_RELEASE_OPTIONS, ...config.pendingReleases },
       this.logger,
     );
+    this.durability = durabilityOf(config.durability);
     this.waiterLeaseMs = config.waiting?.waiterLeaseMs ?? DEFAULT_WAITER_LEASE_MS;
     assertPeriodSeconds(this.waiterLeaseMs / 1000, 'waiting.waiterLeaseMs / 1000');
     this.waitRoom = new WaitRoom(store, {
@@ -323,6 +345,26 @@ export class QueueGate {
     return { model, ...reply };
   }
 
+  /**
+   * Checks the server the store runs on (see {@link DoctorFinding}): never throws; a store that
+   * cannot be reached is a warning, as the checks run again at the next call.
+   */
+  async doctor(): Promise<DoctorFinding[]> {
+    if (!this.store.diagnose) return [];
+    try {
+      // Several commands, each bounded like any other call.
+      return await withDeadline(this.store.diagnose(), this.timeoutMs * 5);
+    } catch (error) {
+      return [
+        {
+          severity: 'warning',
+          check: 'reachable',
+          message: `The store did not answer the checks (${errorMessage(error)}).`,
+        },
+      ];
+    }
+  }
+
   /** Releases waiting to be retried, and what became of the others. */
   pendingReleases(): PendingReleaseCounts {
     return this.pending.stats();
@@ -393,11 +435,15 @@ export class QueueGate {
           tenant,
           perTenant: tenant === undefined ? null : limits.perTenant,
           waiterLeaseMs: waitMs > 0 ? this.waiterLeaseMs : 0,
+          durability: this.durability,
         }),
       );
+      if (this.durability && reply.admitted && (renew || !reply.alreadyHeld)) {
+        await this.confirmReplicated(model, taskId, attempt, reply.replicated ?? 0);
+      }
     } catch (error) {
       ticket?.exit();
-      if (error instanceof GateUnavailableError) {
+      if (error instanceof GateUnavailableError && !(error.cause instanceof ReplicationShortfall)) {
         // The command may still run once the store answers (a stall, a replay after a
         // reconnect): undo exactly what this call may have admitted, nothing older. A release
         // that was queued stays owed: the caller was told this acquire failed.
@@ -523,6 +569,33 @@ export class QueueGate {
       waitedMs: waited(),
       position: outcome.state === 'queued' ? outcome.position : null,
     };
+  }
+
+  /**
+   * An admission its replicas did not confirm in time would be lost with the primary: undo it
+   * and fail closed, or with `onShortfall: 'admit'` keep it and say so.
+   */
+  private async confirmReplicated(
+    model: string,
+    taskId: string,
+    attempt: string,
+    replicated: number,
+  ): Promise<void> {
+    const { replicas, timeoutMs } = this.durability!;
+    if (replicated >= replicas) return;
+    const shortfall =
+      `only ${replicated} of ${replicas} replica(s) confirmed the admission of task ` +
+      `"${taskId}" within ${timeoutMs} ms`;
+    if (this.config.durability?.onShortfall === 'admit') {
+      this.logger.warn(`Queue gate "${model}": ${shortfall}; admitted anyway.`);
+      return;
+    }
+    await this.giveBackAborted(model, taskId, attempt);
+    throw new GateUnavailableError(
+      model,
+      'acquire',
+      new ReplicationShortfall(`${shortfall}; undone`),
+    );
   }
 
   /** An aborted waiter was admitted before it could leave: that admission, and only it, goes. */
@@ -693,3 +766,25 @@ function assertCostFits(
     );
   }
 }
+
+function durabilityOf(
+  options: DurabilityOptions | undefined,
+): { replicas: number; timeoutMs: number } | undefined {
+  if (options === undefined) return undefined;
+  const { replicas, timeoutMs = 1_000, onShortfall } = options;
+  if (!Number.isSafeInteger(replicas) || replicas < 1) {
+    throw new InvalidArgumentError('durability.replicas', replicas, 'it must be an integer >= 1');
+  }
+  assertPeriodSeconds(timeoutMs / 1000, 'durability.timeoutMs / 1000');
+  if (onShortfall !== undefined && onShortfall !== 'unavailable' && onShortfall !== 'admit') {
+    throw new InvalidArgumentError(
+      'durability.onShortfall',
+      onShortfall,
+      "it must be 'unavailable' or 'admit'",
+    );
+  }
+  return { replicas, timeoutMs };
+}
+
+/** An admission too few replicas confirmed; it was already given back. */
+class ReplicationShortfall extends Error {}

@@ -57,6 +57,8 @@ interface GateRoom {
  */
 export class WaitRoom {
   private readonly gates = new Map<string, GateRoom>();
+  /** Set by `close`: calls that start waiting from then on leave at once. */
+  private closing = false;
 
   constructor(
     private readonly store: GateStore,
@@ -65,6 +67,9 @@ export class WaitRoom {
 
   /** Tracks a call before its acquire is sent, so an admission announced at once is not missed. */
   enter(gate: string, holder: string, attempt: string): WaitTicket {
+    // No heartbeat or subscription would serve a call that starts waiting during close: it is
+    // told at once, so it leaves the queue if its acquire queued it.
+    if (this.closing) return closedTicket();
     const room = this.roomOf(gate);
     const id = waiterId(holder, attempt);
     let settle!: (outcome: WaitOutcome) => void;
@@ -104,6 +109,7 @@ export class WaitRoom {
    * the command timeout), then stops every timer and subscription.
    */
   async close(): Promise<void> {
+    this.closing = true;
     const rooms = [...this.gates.entries()];
     const waiters = rooms.flatMap(([, room]) => [...room.waiters.values()]);
     for (const waiter of waiters) waiter.settle({ state: 'closing' });
@@ -183,6 +189,15 @@ export class WaitRoom {
       }
     });
   }
+}
+
+function closedTicket(): WaitTicket {
+  return {
+    outcome: Promise.resolve({ state: 'closing' }),
+    listening: Promise.resolve(),
+    queued: () => undefined,
+    exit: () => undefined,
+  };
 }
 
 function waiterId(holder: string, attempt: string): string {

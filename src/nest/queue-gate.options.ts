@@ -4,7 +4,7 @@ import type { LeasePolicy } from '../core/lease-policy';
 import type { GateLimit, LimitSource } from '../core/limit-source';
 import type { PendingReleaseOptions } from '../core/pending-release-queue';
 import type { GateStore } from '../core/gate-store';
-import type { WaitingOptions } from '../core/queue-gate';
+import type { DurabilityOptions, WaitingOptions } from '../core/queue-gate';
 import type { QueueGateEventNames } from './task-lifecycle.events';
 
 /** Where the Redis store gets its connection; give exactly one of the three sources. */
@@ -108,6 +108,16 @@ export interface QueueGateModuleOptions {
   shutdownTimeoutMs?: number;
   /** Tuning of waiting acquires (`waitSeconds`, `waitMs`). */
   waiting?: WaitingOptions;
+  /**
+   * Answer an admission only once this many replicas hold it (`WAIT`), so that it survives a
+   * failover; off by default. See `DurabilityOptions`.
+   */
+  durability?: DurabilityOptions;
+  /**
+   * Check the store at boot and log what it is and what risks it carries; boot fails
+   * (`UnfitGateStoreError`) when the gate cannot work strictly on it. Default true.
+   */
+  doctor?: boolean;
 }
 
 /** A class that makes the module options, for `forRootAsync({ useClass | useExisting })`. */

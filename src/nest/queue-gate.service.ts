@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import type { DoctorFinding } from '../core/doctor';
 import { QueueGate } from '../core/queue-gate';
 import type { GateStoreHandle } from './create-gate-store';
 import { eventNamesOf } from './event-names';
@@ -12,6 +19,7 @@ import {
 } from './queue-gate.constants';
 import type { QueueGateModuleOptions } from './queue-gate.options';
 import { TaskLifecycleEvent } from './task-lifecycle.events';
+import { UnfitGateStoreError } from './errors/unfit-store.error';
 
 /**
  * The gate for providers, controllers and workers: `acquire`, `release`, `extend`,
@@ -22,7 +30,10 @@ import { TaskLifecycleEvent } from './task-lifecycle.events';
  * in stays open.
  */
 @Injectable()
-export class QueueGateService extends QueueGate implements OnApplicationShutdown {
+export class QueueGateService
+  extends QueueGate
+  implements OnApplicationBootstrap, OnApplicationShutdown
+{
   /** @internal Nest injects it; see `QueueGateModule`. */
   constructor(
     @Inject(QUEUE_GATE_STORE_HANDLE) handle: GateStoreHandle,
@@ -39,6 +50,30 @@ export class QueueGateService extends QueueGate implements OnApplicationShutdown
           new TaskLifecycleEvent(model, taskId, { token }),
         ),
     });
+  }
+
+  /**
+   * Runs the doctor once the connection is up (unless `doctor: false`) and logs its findings;
+   * fails the boot with {@link UnfitGateStoreError} when one is an error.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.doctor === false) return;
+    const findings = await this.doctor();
+    for (const finding of findings) this.report(finding);
+    if (findings.some((finding) => finding.severity === 'error')) {
+      // No shutdown hook runs after a failed boot: close what the module opened, or its
+      // connection would keep the process alive.
+      await this.close(0);
+      await this.connection.close();
+      throw new UnfitGateStoreError(findings);
+    }
+  }
+
+  private report({ severity, check, message }: DoctorFinding): void {
+    const line = `Doctor [${check}]: ${message}`;
+    if (severity === 'error') this.logger.error(line);
+    else if (severity === 'warning') this.logger.warn(line);
+    else this.logger.log(line);
   }
 
   /**

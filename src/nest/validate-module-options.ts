@@ -32,6 +32,8 @@ const KNOWN_OPTIONS = Object.keys({
   reconcile: true,
   shutdownTimeoutMs: true,
   waiting: true,
+  doctor: true,
+  durability: true,
 } satisfies Record<keyof QueueGateModuleOptions, true>);
 
 const KNOWN_REDIS_OPTIONS = Object.keys({
@@ -112,6 +114,15 @@ export function validateModuleOptions(options: unknown): asserts options is Queu
     optional('waiting.waiterLeaseMs', o.waiting.waiterLeaseMs, timerMs);
   }
   optional('shutdownTimeoutMs', o.shutdownTimeoutMs, nonNegative);
+  optional('doctor', o.doctor, boolean);
+  if (o.durability !== undefined) {
+    if (!isObject(o.durability)) fail('durability', o.durability, 'it must be an object');
+    required('durability.replicas', o.durability.replicas, positiveInteger);
+    optional('durability.timeoutMs', o.durability.timeoutMs, timerMs);
+    optional('durability.onShortfall', o.durability.onShortfall, (v) =>
+      v === 'unavailable' || v === 'admit' ? undefined : "it must be 'unavailable' or 'admit'",
+    );
+  }
   if (o.pendingReleases !== undefined) {
     if (!isObject(o.pendingReleases))
       fail('pendingReleases', o.pendingReleases, 'it must be an object');

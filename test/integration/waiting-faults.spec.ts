@@ -141,21 +141,6 @@ describe('waiting acquires under faults (private Redis)', () => {
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
-  /**
-   * The set-up of an `it.failing` test, which must not fail: when it throws, the test returns
-   * early and so passes, which `it.failing` reports as an error. Only the assertion of the bug
-   * itself can make such a test fail as expected.
-   */
-  async function arranged(setUp: () => Promise<void>): Promise<boolean> {
-    try {
-      await setUp();
-      return true;
-    } catch (error) {
-      console.error(`set-up of a failing test broke, not the bug it shows: ${String(error)}`);
-      return false;
-    }
-  }
-
   /** Connections the server has open. */
   async function connections(): Promise<number> {
     return String(await admin.call('CLIENT', 'LIST'))
@@ -518,17 +503,15 @@ describe('waiting acquires under faults (private Redis)', () => {
       await expectNoLeak(observer, [gate, observer]);
     });
 
-    // BUG (src/core/wait-room.ts, src/core/queue-gate.ts): close() tells the waiters it knows
-    // of to leave, then stops every room's heartbeat and subscription. A call that starts
-    // waiting while close() runs joins a room close() no longer looks at: nothing renews its
-    // place or tells it of an admission, and it waits out its whole waitMs (30 s here).
-    it.failing('ends a call that starts waiting while close() runs promptly too', async () => {
+    // Nothing would renew the place of a call that starts waiting while close() runs, or tell
+    // it of an admission: it is told to leave at once instead of waiting out its waitMs.
+    it('ends a call that starts waiting while close() runs promptly too', async () => {
       const observer = patient().gate;
       const { gate } = instance();
       let late: Promise<unknown> | undefined;
       let started = 0;
       const stopLate = new AbortController();
-      const set = await arranged(async () => {
+      await (async () => {
         const holder = await observer.acquire(MODEL, { taskId: 'holder' });
         const early = gate.acquire(MODEL, { taskId: 'early', waitMs: 30_000 });
         await waitingIs(observer, 1);
@@ -540,10 +523,8 @@ describe('waiting acquires under faults (private Redis)', () => {
         expect(await closing).toBe(0);
         expect(await early).toMatchObject({ acquired: false, position: 1 });
         await observer.release(MODEL, 'holder', { token: holder.token! });
-      });
-      if (!set) return;
+      })();
       try {
-        // Fails: it would end at its deadline, 30 s on.
         const outcome = await Promise.race([late, sleep(2_000).then(() => 'still waiting')]);
         expect(outcome).not.toBe('still waiting');
         expect(performance.now() - started).toBeLessThan(2_000);
@@ -553,14 +534,13 @@ describe('waiting acquires under faults (private Redis)', () => {
       }
     });
 
-    // BUG (src/store/redis/admission-subscriber.ts): close() closes the store's subscriber
-    // connection, but a waiting call made afterwards opens it again (listen() reopens it), and
-    // nothing closes it any more: a Redis connection left open, which keeps the process alive.
-    it.failing('opens no Redis connection for a waiting call made after close()', async () => {
+    // A subscriber reopened after close() would have no one to close it, and keep the process
+    // alive: a waiting call made afterwards relies on the heartbeat alone.
+    it('opens no Redis connection for a waiting call made after close()', async () => {
       const observer = patient().gate;
       const { gate } = instance();
       let before = 0;
-      const set = await arranged(async () => {
+      await (async () => {
         const holder = await observer.acquire(MODEL, { taskId: 'holder' });
         expect(await gate.acquire(MODEL, { taskId: 'early', waitMs: 200 })).toMatchObject({
           acquired: false,
@@ -574,9 +554,7 @@ describe('waiting acquires under faults (private Redis)', () => {
         });
         await observer.release(MODEL, 'holder', { token: holder.token! });
         await expectNoLeak(observer, [gate, observer]);
-      });
-      if (!set) return;
-      // Fails: one more connection (the reopened subscriber) than before the call.
+      })();
       await sleep(100);
       expect(await connections()).toBe(before);
     });

@@ -8,6 +8,7 @@ import type { AdmissionListener, HandedAdmission } from '../../core/gate-store';
  */
 export class AdmissionSubscriber {
   private connection: Redis | Cluster | undefined;
+  private closed = false;
   /** Resolves once the connection is ready for its first SUBSCRIBE. */
   private connected: Promise<void> | undefined;
   /** Per channel: its listeners, and the subscribe every listener waits for. */
@@ -23,6 +24,8 @@ export class AdmissionSubscriber {
 
   /** Listens on `channel`; resolves once subscribed. The returned function stops listening. */
   async listen(channel: string, listener: AdmissionListener): Promise<() => Promise<void>> {
+    // After close, a new connection would have no one to close it and keep the process alive.
+    if (this.closed) throw new Error('the gate store is closed');
     const { connection, connected } = this.open();
     let subscribed = this.channels.get(channel);
     if (!subscribed) {
@@ -48,6 +51,7 @@ export class AdmissionSubscriber {
 
   /** Closes the connection, if one was opened. */
   async close(): Promise<void> {
+    this.closed = true;
     const connection = this.connection;
     this.connection = undefined;
     this.connected = undefined;

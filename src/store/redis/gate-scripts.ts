@@ -86,6 +86,13 @@ export interface GateScriptCommands {
   ): Promise<(number | string)[]>;
 }
 
+/** A pipeline that carries the acquire script, and `WAIT` after it. */
+export interface GateScriptPipeline {
+  queueGateAcquire(...args: Parameters<GateScriptCommands['queueGateAcquire']>): this;
+  wait(replicas: number, timeoutMs: number): this;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
+
 /** A client that carries the gate's commands. */
 export type GateRedisClient = (Redis | Cluster) & GateScriptCommands;
 

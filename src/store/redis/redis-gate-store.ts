@@ -19,7 +19,17 @@ import type {
   WaiterRequest,
   WaiterState,
 } from '../../core/gate-store';
-import { defineGateScripts, type GateRedisClient, type PublishCommand } from './gate-scripts';
+import {
+  defineGateScripts,
+  type GateRedisClient,
+  type GateScriptPipeline,
+  type PublishCommand,
+} from './gate-scripts';
+import type { DoctorFinding } from '../../core/doctor';
+import { diagnoseRedis } from './redis-doctor';
+
+/** The gate the doctor reads to check access to the key prefix; reading it changes nothing. */
+const DOCTOR_PROBE_GATE = 'queue-gate-doctor';
 
 /** Options of a {@link RedisGateStore} beyond its client and key prefix. */
 export interface RedisGateStoreOptions {
@@ -78,8 +88,32 @@ export class RedisGateStore implements GateStore {
   }
 
   async acquire(request: AcquireRequest): Promise<AcquireReply> {
+    const { durability } = request;
+    if (!durability) return this.acquireOnce(request);
+    // WAIT right behind the script on the same connection (on a Cluster, the pipeline goes to
+    // the gate's node), so it waits for exactly the writes this script made, in one round trip.
+    const pipeline = this.client.pipeline() as unknown as GateScriptPipeline;
+    pipeline.queueGateAcquire(...this.acquireArguments(request));
+    pipeline.wait(durability.replicas, durability.timeoutMs);
+    const results = (await pipeline.exec()) ?? [];
+    const [[scriptError, reply], [waitError, replicated]] = results as [
+      [Error | null, number[]],
+      [Error | null, number],
+    ];
+    if (scriptError) throw scriptError;
+    if (waitError) throw waitError;
+    return { ...this.acquireReply(reply), replicated };
+  }
+
+  private async acquireOnce(request: AcquireRequest): Promise<AcquireReply> {
+    return this.acquireReply(await this.client.queueGateAcquire(...this.acquireArguments(request)));
+  }
+
+  private acquireArguments(
+    request: AcquireRequest,
+  ): Parameters<GateRedisClient['queueGateAcquire']> {
     const { gate, holder, limit, leaseMs, attempt, renew, cost = 1 } = request;
-    const reply = await this.client.queueGateAcquire(
+    return [
       this.keyOf(gate),
       this.tokensKeyOf(gate),
       this.queueKeyOf(gate),
@@ -94,7 +128,10 @@ export class RedisGateStore implements GateStore {
       request.waiterLeaseMs ?? 0,
       this.channelOf(gate),
       this.publish,
-    );
+    ];
+  }
+
+  private acquireReply(reply: number[]): AcquireReply {
     const [admitted, alreadyHeld, used, reclaimed, expiresAt, now, token] = reply;
     const [refusedBy, position, tenantUsed] = reply.slice(7);
     return {
@@ -237,6 +274,10 @@ export class RedisGateStore implements GateStore {
 
   close(): Promise<void> {
     return this.subscriber.close();
+  }
+
+  diagnose(): Promise<DoctorFinding[]> {
+    return diagnoseRedis(this.client, this.keyPrefix, () => this.usage(DOCTOR_PROBE_GATE));
   }
 }
 
