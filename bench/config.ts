@@ -47,6 +47,16 @@ export const BENCH = {
     /** Arrivals stamped by the callers closer than this are not ordered (see out-of-order.ts). */
     epsilonMs: 1,
   },
+  durability: {
+    /** Rounds of the with/without comparison: at most 5, so the section stays under 40 s. */
+    rounds: Math.min(5, positiveInt(process.env.BENCH_ROUNDS, 5)),
+    /** Length of one closed-loop run, in ms. */
+    runMs: positiveInt(process.env.BENCH_RUN_MS, 1_000),
+    /** `durability.replicas` of the durable contender: the one replica the section starts. */
+    replicas: 1,
+    /** `durability.timeoutMs` of the durable contender (the option's default). */
+    timeoutMs: 1_000,
+  },
   scale: {
     /** Sequential acquires between two readings of the server's counters. */
     batch: 20,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { startRedisServer, type RedisServer } from '../test/support/redis-server';
 import { renderReport } from './report/render';
+import { measureDurability } from './sections/durability';
 import { heldGates } from './sections/held-gates';
 import { measureHttp } from './sections/http';
 import { measureMemory } from './sections/memory';
@@ -34,8 +35,18 @@ async function main(): Promise<void> {
     await work.flushall();
     const http = await measureHttp(server.url);
     const waiting = await measureWaiting(server.url, stats);
+    const durability = await measureDurability();
     const wallSeconds = (performance.now() - started) / 1000;
-    const results = { machine, throughput, http, memory, scale, waiting, wallSeconds };
+    const results = {
+      machine,
+      throughput,
+      http,
+      memory,
+      scale,
+      waiting,
+      durability,
+      wallSeconds,
+    };
     process.stdout.write(`${renderReport(results)}\n`);
     progress(`every run saved to ${saveRuns(results)}`);
     progress(`done in ${Math.round(wallSeconds)} s`);

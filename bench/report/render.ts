@@ -1,5 +1,6 @@
 import { BENCH } from '../config';
 import { CONTENDERS } from '../contenders/all';
+import { renderDurability } from '../durability/report';
 import { queueGateKind } from '../contenders/queue-gate.contender';
 import { type Route, ROUTES } from '../sections/http';
 import { SCENARIOS } from '../sections/scenarios';
@@ -26,6 +27,7 @@ export function renderReport(results: BenchResults): string {
     memory(results),
     scale(results),
     renderWaiting(results.waiting),
+    renderDurability(results.durability),
     renderTargets(evaluateTargets(results)),
   ].join('\n\n');
 }

@@ -1,4 +1,5 @@
 import type { Machine } from '../support/machine';
+import type { DurabilityResult } from '../sections/durability';
 import type { HttpRun } from '../sections/http';
 import type { MemoryResult } from '../sections/memory';
 import type { ScaleRun } from '../sections/scale';
@@ -13,6 +14,7 @@ export interface BenchResults {
   memory: MemoryResult[];
   scale: ScaleRun[];
   waiting: WaitingResult[];
+  durability: DurabilityResult;
   /** Seconds from start to report, redis-server start-up included. */
   wallSeconds: number;
 }
