@@ -1,4 +1,4 @@
-import type { Cluster } from 'ioredis';
+import type { Cluster, ClusterOptions } from 'ioredis';
 import { type AcquireResult, QueueGate, RedisGateStore } from '../../src';
 import { CapturedLogger } from '../support/captured-logger';
 import { eventually, sleep } from '../support/eventually';
@@ -128,8 +128,8 @@ describe('RedisGateStore on a Redis Cluster', () => {
     });
 
     /** One application instance: its own Cluster connection, store and gate. */
-    async function instance(): Promise<QueueGate> {
-      const connection = await connectCluster(cluster);
+    async function instance(options: ClusterOptions = {}): Promise<QueueGate> {
+      const connection = await connectCluster(cluster, options);
       connections.push(connection);
       const gate = new QueueGate(new RedisGateStore(connection, prefix), {
         limits: () => 1,
@@ -194,36 +194,70 @@ describe('RedisGateStore on a Redis Cluster', () => {
       expect(logger.warnings).toEqual([]);
     }, 20_000);
 
-    it('subscribes with SSUBSCRIBE on the shard of the gate, one subscription per gate and instance', async () => {
+    it(`wakes a waiter within ${ANNOUNCED_WITHIN_MS} ms on a lazyConnect Cluster client without an offline queue`, async () => {
+      const gate = await instance({ lazyConnect: true, enableOfflineQueue: false });
+      await Promise.all(
+        (await modelPerShard()).map(async (model) => {
+          const held = await gate.acquire(model, { taskId: 'holder' });
+          const waiting = gate.acquire(model, { taskId: 'waiter', waitMs: 20_000 });
+          await eventually(async () => expect((await gate.usage(model)).waiting).toBe(1));
+          const releasedAt = Date.now();
+          await gate.release(model, 'holder', { token: held.token! });
+          expect(await waiting).toMatchObject({ acquired: true, taskId: 'waiter' });
+          expect(Date.now() - releasedAt).toBeLessThan(ANNOUNCED_WITHIN_MS);
+        }),
+      );
+      expect(logger.warnings).toEqual([]);
+    });
+
+    it('subscribes with SSUBSCRIBE on the shard of the gate, once per gate and instance, and unsubscribes after the last waiter', async () => {
       const gate = await instance();
       const models = await modelPerShard();
       const store = new RedisGateStore(client, prefix);
-      const waiters: Promise<AcquireResult>[] = [];
-      for (const model of models) {
-        const held = await gate.acquire(model, { taskId: 'holder' });
-        expect(held.acquired).toBe(true);
-        for (let i = 0; i < 3; i++) {
-          waiters.push(gate.acquire(model, { taskId: `w${i}`, waitMs: 10_000 }));
-        }
-      }
-      for (const model of models) {
+      /** Subscribers of a gate's channel, as the primary that serves it counts them. */
+      const subscribers = async (model: string) => {
         const channel = store.channelOf(model);
-        const owner = ownerOf(await slotOf(channel));
-        const direct = directClient(owner);
+        const direct = directClient(ownerOf(await slotOf(channel)));
         try {
-          await eventually(async () => {
-            const [, count] = (await direct.call('PUBSUB', 'SHARDNUMSUB', channel)) as [
-              string,
-              number,
-            ];
-            expect(count).toBe(1);
-          });
+          const reply = await direct.call('PUBSUB', 'SHARDNUMSUB', channel);
+          return (reply as [string, number])[1];
         } finally {
           direct.disconnect();
         }
+      };
+      const held = new Map<string, number>();
+      const waiters: Promise<AcquireResult>[] = [];
+      for (const model of models) {
+        const result = await gate.acquire(model, { taskId: 'holder' });
+        expect(result.acquired).toBe(true);
+        held.set(model, result.token!);
+        for (let i = 0; i < 3; i++) {
+          // Each waiter gives its slot on to the next as soon as it has it.
+          const waiting = gate.acquire(model, { taskId: `w${i}`, waitMs: 10_000 });
+          waiters.push(
+            waiting.then(async (admitted) => {
+              if (admitted.acquired) {
+                await gate.release(model, admitted.taskId, { token: admitted.token! });
+              }
+              return admitted;
+            }),
+          );
+        }
       }
-      await gate.close(0);
-      await Promise.allSettled(waiters);
+      for (const model of models) {
+        await eventually(async () => expect(await subscribers(model)).toBe(1));
+      }
+
+      // Every waiter admitted and gone: the gate's subscription goes too.
+      for (const model of models) {
+        await gate.release(model, 'holder', { token: held.get(model)! });
+      }
+      for (const result of await Promise.all(waiters)) {
+        expect(result.acquired).toBe(true);
+      }
+      for (const model of models) {
+        await eventually(async () => expect(await subscribers(model)).toBe(0));
+      }
     });
   });
 });

@@ -135,6 +135,7 @@ export async function connectCluster(
   await new Promise<void>((resolve, reject) => {
     client.once('ready', () => resolve());
     client.once('end', () => reject(new Error('the Cluster client ended before it was ready')));
+    if (client.status === 'wait') client.connect().catch(() => undefined);
   });
   return client;
 }
