@@ -55,6 +55,19 @@ export interface GateStore {
   diagnose?(): Promise<DoctorFinding[]>;
 }
 
+/**
+ * Thrown by a store when the server answered a call with an error (a refusal: read-only
+ * replica, too few replicas to write, no permission): the call was processed and changed
+ * nothing, unlike a timeout or a dropped connection, after which it may still run. The gate
+ * owes no undo for an acquire refused so.
+ */
+export class StoreRefusal extends Error {
+  constructor(cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.name = 'StoreRefusal';
+  }
+}
+
 /** Injection token of the {@link GateStore} a module uses. */
 export const GateStore = Symbol('GateStore');
 

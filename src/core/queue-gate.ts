@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { AcquireReply, GateStore, ReleaseFence, RemovableHolder } from './gate-store';
+import {
+  type AcquireReply,
+  type GateStore,
+  type ReleaseFence,
+  type RemovableHolder,
+  StoreRefusal,
+} from './gate-store';
 import type { DoctorFinding } from './doctor';
 import { AcquireAbortedError } from './errors/acquire-aborted.error';
 import { errorMessage } from './errors/error-message';
@@ -443,7 +449,7 @@ export class QueueGate {
       }
     } catch (error) {
       ticket?.exit();
-      if (error instanceof GateUnavailableError && !(error.cause instanceof ReplicationShortfall)) {
+      if (error instanceof GateUnavailableError && owesUndo(error.cause)) {
         // The command may still run once the store answers (a stall, a replay after a
         // reconnect): undo exactly what this call may have admitted, nothing older. A release
         // that was queued stays owed: the caller was told this acquire failed.
@@ -788,3 +794,11 @@ function durabilityOf(
 
 /** An admission too few replicas confirmed; it was already given back. */
 class ReplicationShortfall extends Error {}
+
+/**
+ * Whether an acquire that failed this way may still have admitted: not when the store refused
+ * it (an error reply) or when it was already given back (too few replicas).
+ */
+function owesUndo(cause: unknown): boolean {
+  return !(cause instanceof ReplicationShortfall) && !(cause instanceof StoreRefusal);
+}

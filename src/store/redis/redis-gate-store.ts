@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis';
+import { type Cluster, type Redis, ReplyError } from 'ioredis';
 import { AdmissionSubscriber } from './admission-subscriber';
 import { DEFAULT_KEY_PREFIX, gateChannel, gateKey, gateQueueKey, gateTokensKey } from './gate-key';
 import type {
@@ -19,6 +19,7 @@ import type {
   WaiterRequest,
   WaiterState,
 } from '../../core/gate-store';
+import { StoreRefusal } from '../../core/gate-store';
 import {
   defineGateScripts,
   type GateRedisClient,
@@ -88,6 +89,16 @@ export class RedisGateStore implements GateStore {
   }
 
   async acquire(request: AcquireRequest): Promise<AcquireReply> {
+    try {
+      return await this.acquireReplicated(request);
+    } catch (error) {
+      // An error reply means Redis processed the call and refused it: the script checks every
+      // input before its first write, so nothing was admitted and nothing needs undoing.
+      throw error instanceof ReplyError ? new StoreRefusal(error) : error;
+    }
+  }
+
+  private async acquireReplicated(request: AcquireRequest): Promise<AcquireReply> {
     const { durability } = request;
     if (!durability) return this.acquireOnce(request);
     // WAIT right behind the script on the same connection (on a Cluster, the pipeline goes to
@@ -101,7 +112,8 @@ export class RedisGateStore implements GateStore {
       [Error | null, number],
     ];
     if (scriptError) throw scriptError;
-    if (waitError) throw waitError;
+    // The script ran (it may have admitted): a failed WAIT is no refusal of the acquire.
+    if (waitError) throw new Error(`WAIT after the acquire failed: ${waitError.message}`);
     return { ...this.acquireReply(reply), replicated };
   }
 
