@@ -53,8 +53,8 @@ export default tseslint.config(
               message: 'core imports neither nest/ nor store/.',
             },
             {
-              group: ['@nestjs/*', 'ioredis', '@liaoliaots/*', 'rxjs'],
-              message: 'core is free of Nest and Redis.',
+              group: ['@nestjs/*', 'ioredis', '@liaoliaots/*', 'rxjs', 'bullmq', '**/bullmq/**'],
+              message: 'core is free of Nest, Redis and BullMQ.',
             },
           ],
         },
@@ -71,8 +71,27 @@ export default tseslint.config(
           patterns: [
             { group: ['**/nest', '**/nest/**'], message: 'store adapters do not import nest/.' },
             {
-              group: ['@nestjs/*', '@liaoliaots/*', 'rxjs'],
-              message: 'store adapters are free of Nest.',
+              group: ['@nestjs/*', '@liaoliaots/*', 'rxjs', 'bullmq', '**/bullmq/**'],
+              message: 'store adapters are free of Nest and BullMQ.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // The optional integrations load only when used: nothing outside src/bullmq imports BullMQ, so
+  // the package's main entry works without it installed (core and store say so above).
+  {
+    files: ['src/nest/**/*.ts', 'src/index.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['bullmq', '@nestjs/bullmq', '**/bullmq', '**/bullmq/**'],
+              message: 'only src/bullmq imports BullMQ.',
             },
           ],
         },

@@ -1,0 +1,130 @@
+import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { type Job, type Queue, UnrecoverableError } from 'bullmq';
+import { QueueGateModule, QueueGateService } from '../../src';
+import { gateJob, QueueGateBullModule } from '../../src/bullmq';
+import { CapturedLogger } from '../support/captured-logger';
+import { eventually, sleep } from '../support/eventually';
+import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
+
+const QUEUE = 'render';
+const MODEL = 'video';
+
+type Behaviour = 'ok' | 'fail-once' | 'fail-always' | 'unrecoverable';
+
+/** Runs each job as its data says, and remembers what ran. */
+@Processor(QUEUE)
+class RenderProcessor extends WorkerHost {
+  readonly runs: string[] = [];
+
+  async process(job: Job<{ behaviour: Behaviour }>): Promise<string> {
+    this.runs.push(`${job.id}#${job.attemptsMade}`);
+    await sleep(50);
+    const { behaviour } = job.data;
+    if (behaviour === 'unrecoverable') throw new UnrecoverableError('bad input');
+    if (behaviour === 'fail-always') throw new Error('always fails');
+    if (behaviour === 'fail-once' && job.attemptsMade === 0) throw new Error('fails once');
+    return 'done';
+  }
+}
+
+@Injectable()
+class Producer {
+  constructor(@InjectQueue(QUEUE) readonly queue: Queue) {}
+}
+
+/**
+ * The BullMQ integration against real BullMQ on the run's Redis: the gate follows the jobs of
+ * a `@Processor` and gives each slot back exactly when its job is done for good.
+ */
+describe('nestjs-queue-gate/bullmq', () => {
+  let app: INestApplicationContext;
+  let gate: QueueGateService;
+  let producer: Producer;
+  let processor: RenderProcessor;
+  const prefix = uniquePrefix('bullmq');
+  const bullPrefix = `${prefix}bull`;
+
+  beforeAll(async () => {
+    const url = new URL(testRedisUrl());
+    app = await Test.createTestingModule({
+      imports: [
+        QueueGateModule.forRoot({
+          isGlobal: true,
+          redis: { url: testRedisUrl() },
+          keyPrefix: prefix,
+          limits: { [MODEL]: 3 },
+          doctor: false,
+        }),
+        BullModule.forRoot({
+          connection: { host: url.hostname, port: Number(url.port) },
+          prefix: bullPrefix,
+        }),
+        BullModule.registerQueue({ name: QUEUE }),
+        QueueGateBullModule.forRoot({ queues: [QUEUE] }),
+      ],
+      providers: [RenderProcessor, Producer],
+    })
+      .setLogger(new CapturedLogger())
+      .compile();
+    await app.init();
+    gate = app.get(QueueGateService);
+    producer = app.get(Producer);
+    processor = app.get(RenderProcessor);
+  });
+
+  afterAll(async () => {
+    await app.close();
+    const client = newRedis();
+    await dropKeys(client, prefix);
+    await closeClient(client);
+  });
+
+  async function addFor(behaviour: Behaviour, opts: Record<string, unknown> = {}) {
+    const slot = await gate.acquire(MODEL);
+    expect(slot.acquired).toBe(true);
+    const job = gateJob(slot, { behaviour }, opts);
+    await producer.queue.add('render', job.data, job.opts);
+    return slot;
+  }
+
+  async function held(taskId: string): Promise<boolean> {
+    return (await gate.holders(MODEL)).some((holder) => holder.taskId === taskId);
+  }
+
+  it('releases the slot of a job that completes', async () => {
+    const slot = await addFor('ok');
+    await eventually(() => expect(processor.runs).toContain(`${slot.taskId}#0`));
+    await eventually(async () => expect(await held(slot.taskId)).toBe(false));
+  });
+
+  it('keeps the slot over a retry with backoff, and releases it once the retry succeeds', async () => {
+    const slot = await addFor('fail-once', { attempts: 2, backoff: { type: 'fixed', delay: 400 } });
+    await eventually(() => expect(processor.runs).toContain(`${slot.taskId}#0`));
+    // Between the failure and the retry the job is delayed: its slot stays.
+    await sleep(200);
+    expect(processor.runs).not.toContain(`${slot.taskId}#1`);
+    expect(await held(slot.taskId)).toBe(true);
+    await eventually(() => expect(processor.runs).toContain(`${slot.taskId}#1`));
+    await eventually(async () => expect(await held(slot.taskId)).toBe(false));
+  });
+
+  it('releases the slot of a job that fails for good', async () => {
+    const slot = await addFor('fail-always', { attempts: 2, backoff: 100 });
+    await eventually(() => expect(processor.runs).toContain(`${slot.taskId}#1`));
+    await eventually(async () => expect(await held(slot.taskId)).toBe(false));
+  });
+
+  it('releases the slot of a job that throws UnrecoverableError, whatever attempts are left', async () => {
+    const slot = await addFor('unrecoverable', { attempts: 5, backoff: 100 });
+    await eventually(async () => expect(await held(slot.taskId)).toBe(false));
+    expect(processor.runs.filter((run) => run.startsWith(`${slot.taskId}#`))).toEqual([
+      `${slot.taskId}#0`,
+    ]);
+  });
+
+  it('ends with an empty gate', async () => {
+    await eventually(async () => expect((await gate.usage(MODEL)).used).toBe(0));
+  });
+});
