@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { type Job, type Queue, UnrecoverableError } from 'bullmq';
 import { QueueGateModule, QueueGateService } from '../../src';
 import { gateJob, QueueGateBullModule } from '../../src/bullmq';
+import { addGatedJob } from '../../src/bullmq/add-gated-job';
 import { CapturedLogger } from '../support/captured-logger';
 import { eventually, sleep } from '../support/eventually';
 import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
@@ -122,6 +123,20 @@ describe('nestjs-queue-gate/bullmq', () => {
     expect(processor.runs.filter((run) => run.startsWith(`${slot.taskId}#`))).toEqual([
       `${slot.taskId}#0`,
     ]);
+  });
+
+  it('addGatedJob takes the slot at add time, and adds nothing when the gate refuses', async () => {
+    await eventually(async () => expect((await gate.usage(MODEL)).used).toBe(0));
+    const full = await Promise.all([gate.acquire(MODEL), gate.acquire(MODEL), gate.acquire(MODEL)]);
+    const refused = await addGatedJob(gate, producer.queue, MODEL, 'render', { behaviour: 'ok' });
+    expect(refused).toMatchObject({ added: false, job: null, slot: { acquired: false } });
+    await Promise.all(full.map((slot) => gate.release(MODEL, slot.taskId, { token: slot.token! })));
+
+    const added = await addGatedJob(gate, producer.queue, MODEL, 'render', { behaviour: 'ok' });
+    expect(added.added).toBe(true);
+    expect(added.job?.id).toBe(added.slot.taskId);
+    await eventually(() => expect(processor.runs).toContain(`${added.slot.taskId}#0`));
+    await eventually(async () => expect(await held(added.slot.taskId)).toBe(false));
   });
 
   it('ends with an empty gate', async () => {
