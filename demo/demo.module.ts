@@ -1,17 +1,26 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { QueueGateModule } from '../src';
+import { QueueGateBullModule } from '../src/bullmq';
+import { BullDispatcher, DEMO_QUEUE, TaskProcessor } from './bullmq-tasks';
 import { DEMO_SETTINGS } from './demo.constants';
 import type { DemoSettings } from './demo.settings';
 import { GatesController } from './gates.controller';
 import { TaskRepository } from './task.repository';
+import { PoolDispatcher, TaskDispatcher } from './task-dispatcher';
 import { TasksController } from './tasks.controller';
 import { WorkerPool } from './worker-pool';
 
-/** The demo model gateway: task routes behind the gate, a worker pool, per-model limits. */
+/**
+ * The demo model gateway: task routes behind the gate, per-model limits, and workers. In memory
+ * (one process) a worker pool ends tasks through the lifecycle events; with `REDIS_URL`, tasks
+ * are BullMQ jobs and the gate follows them through nestjs-queue-gate/bullmq.
+ */
 @Module({})
 export class DemoModule {
   static forRoot(settings: DemoSettings): DynamicModule {
+    const bull = settings.redisUrl ? bullParts(settings.redisUrl, settings.keyPrefix) : undefined;
     return {
       module: DemoModule,
       imports: [
@@ -22,9 +31,38 @@ export class DemoModule {
           keyPrefix: settings.keyPrefix,
           limits: settings.limits,
         }),
+        ...(bull?.imports ?? []),
       ],
       controllers: [TasksController, GatesController],
-      providers: [{ provide: DEMO_SETTINGS, useValue: settings }, TaskRepository, WorkerPool],
+      providers: [
+        { provide: DEMO_SETTINGS, useValue: settings },
+        TaskRepository,
+        ...(bull?.providers ?? [WorkerPool, { provide: TaskDispatcher, useClass: PoolDispatcher }]),
+      ],
     };
   }
+}
+
+/** BullMQ on the gate's Redis: the demo's queue, its processor, and the gate following it. */
+function bullParts(redisUrl: string, keyPrefix: string) {
+  const url = new URL(redisUrl);
+  const connection = {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    username: url.username || undefined,
+    password: url.password || undefined,
+    tls: url.protocol === 'rediss:' ? {} : undefined,
+  };
+  const providers: Provider[] = [
+    TaskProcessor,
+    { provide: TaskDispatcher, useClass: BullDispatcher },
+  ];
+  return {
+    imports: [
+      BullModule.forRoot({ connection, prefix: `${keyPrefix}bull` }),
+      BullModule.registerQueue({ name: DEMO_QUEUE }),
+      QueueGateBullModule.forRoot({ queues: [DEMO_QUEUE] }),
+    ],
+    providers,
+  };
 }

@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { GateSlot, type GateSlotInfo, QueueLimited } from '../src';
 import { DEMO_LIMITS } from './demo.settings';
+import { TaskDispatcher } from './task-dispatcher';
 import { TaskRepository } from './task.repository';
 
 /** The model named in the route, if the gateway serves it. */
@@ -25,7 +26,10 @@ function modelOfRoute(context: ExecutionContext): string {
 
 @Controller('v1')
 export class TasksController {
-  constructor(private readonly tasks: TaskRepository) {}
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly dispatcher: TaskDispatcher,
+  ) {}
 
   /**
    * Creates an asynchronous task. The gate admits it only while the model has fewer than its
@@ -35,7 +39,7 @@ export class TasksController {
   @Post('models/:model/tasks')
   @HttpCode(202)
   @QueueLimited(modelOfRoute, { expectedSeconds: 60 })
-  create(@GateSlot() slot: GateSlotInfo, @Body() body: { prompt?: unknown } = {}) {
+  async create(@GateSlot() slot: GateSlotInfo, @Body() body: { prompt?: unknown } = {}) {
     const task = this.tasks.insert({
       id: slot.taskId,
       model: slot.model,
@@ -43,6 +47,7 @@ export class TasksController {
       slotExpiresAt: slot.expiresAt,
       slotToken: slot.token,
     });
+    await this.dispatcher.dispatch(task);
     return { task, slot };
   }
 

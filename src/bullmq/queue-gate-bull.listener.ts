@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
+import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import type { Job, Worker } from 'bullmq';
 import type { KeepAliveHandle } from '../core/lease-keep-alive';
 import { errorMessage } from '../core/errors/error-message';
@@ -41,13 +41,17 @@ export class QueueGateBullListener implements OnApplicationBootstrap, OnApplicat
   private readonly keepers = new Map<string, KeepAliveHandle>();
   private readonly detach: (() => void)[] = [];
 
+  private gate!: QueueGateService;
+
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly gate: QueueGateService,
+    private readonly moduleRef: ModuleRef,
     @Inject(QUEUE_GATE_BULL_OPTIONS) private readonly options: QueueGateBullOptions,
   ) {}
 
   onApplicationBootstrap(): void {
+    // Found wherever QueueGateModule was imported, global or not.
+    this.gate = this.moduleRef.get(QueueGateService, { strict: false });
     const queues = queueOptions(this.options);
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance as { worker?: Worker } | undefined;
