@@ -5,6 +5,7 @@ export {
   type FailedJobFacts,
   type FailedJobFate,
 } from './job-fate';
+export { bullmqActiveTaskIds, type BullmqActiveTaskIdsOptions } from './queue-reconcile-source';
 export { QueueGateBullListener } from './queue-gate-bull.listener';
 export { QueueGateBullModule } from './queue-gate-bull.module';
 export {

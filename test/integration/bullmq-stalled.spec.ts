@@ -1,0 +1,173 @@
+import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Job, Queue } from 'bullmq';
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { QueueGateModule, QueueGateService } from '../../src';
+import { gateJob, QueueGateBullModule } from '../../src/bullmq';
+import { CapturedLogger } from '../support/captured-logger';
+import { eventually, sleep } from '../support/eventually';
+import { CHILD_BOOTSTRAP } from '../support/strictness-register';
+import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
+
+const QUEUE = 'render';
+const MODEL = 'video';
+const LOCK_MS = 1_000;
+/** Both workers check for stalled jobs this often (BullMQ throttles the check queue-wide). */
+const STALLED_MS = 500;
+
+/** The parent's worker: started by the test once the child's worker died with the job. */
+@Processor(QUEUE, { autorun: false, lockDuration: LOCK_MS, stalledInterval: STALLED_MS })
+class RenderProcessor extends WorkerHost {
+  readonly runs: string[] = [];
+  readonly completed: string[] = [];
+
+  async process(job: Job): Promise<string> {
+    this.runs.push(`${job.id}#${job.attemptsMade}`);
+    await sleep(100);
+    this.completed.push(job.id!);
+    return 'done';
+  }
+}
+
+@Injectable()
+class Producer {
+  constructor(@InjectQueue(QUEUE) readonly queue: Queue) {}
+}
+
+/**
+ * A worker process SIGKILLed mid-job, on real BullMQ: its job's lock runs out, BullMQ marks the
+ * job stalled and moves it back to waiting, and a second worker (followed by the gate) runs it.
+ * The slot is held all along and given back once, when the second worker completes the job.
+ */
+describe('nestjs-queue-gate/bullmq: a worker killed mid-job', () => {
+  let app: INestApplicationContext;
+  let gate: QueueGateService;
+  let queue: Queue;
+  let processor: RenderProcessor;
+  let child: ChildProcess | undefined;
+  const prefix = uniquePrefix('bullmq-stalled');
+  const bullPrefix = `${prefix}bull`;
+
+  beforeAll(async () => {
+    const url = new URL(testRedisUrl());
+    app = await Test.createTestingModule({
+      imports: [
+        QueueGateModule.forRoot({
+          isGlobal: true,
+          redis: { url: testRedisUrl() },
+          keyPrefix: prefix,
+          limits: { [MODEL]: 3 },
+          doctor: false,
+        }),
+        BullModule.forRoot({
+          connection: { host: url.hostname, port: Number(url.port) },
+          prefix: bullPrefix,
+        }),
+        BullModule.registerQueue({ name: QUEUE }),
+        QueueGateBullModule.forRoot({ queues: [QUEUE] }),
+      ],
+      providers: [RenderProcessor, Producer],
+    })
+      .setLogger(new CapturedLogger())
+      .compile();
+    await app.init();
+    gate = app.get(QueueGateService);
+    queue = app.get(Producer).queue;
+    processor = app.get(RenderProcessor);
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await app?.close();
+    const client = newRedis();
+    await dropKeys(client, prefix);
+    await closeClient(client);
+  });
+
+  /** Forks the child worker; resolves with the id of the job it took. */
+  function startChildWorker(): { took: Promise<string>; exited: Promise<NodeJS.Signals | null> } {
+    const proc = fork(join(__dirname, '../support/bullmq-stall-child.ts'), [], {
+      execArgv: ['--eval', CHILD_BOOTSTRAP],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        BULLMQ_STALL_CHILD: JSON.stringify({
+          url: testRedisUrl(),
+          queue: QUEUE,
+          prefix: bullPrefix,
+          lockDuration: LOCK_MS,
+          stalledInterval: STALLED_MS,
+        }),
+      },
+    });
+    child = proc;
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      proc.once('exit', (_code, signal) => resolve(signal)),
+    );
+    const took = new Promise<string>((resolve, reject) => {
+      proc.on('message', (message: { type: string; id?: string }) => {
+        if (message.type === 'took') resolve(message.id!);
+      });
+      void exited.then(() => reject(new Error('the child worker exited before taking a job')));
+    });
+    return { took, exited };
+  }
+
+  it('holds the slot while the job stalls and is retaken, and releases it once it completes', async () => {
+    const slot = await gate.acquire(MODEL);
+    expect(slot.acquired).toBe(true);
+    const { data, opts } = gateJob(slot, { prompt: 'a cat' });
+    await queue.add('render', data, opts);
+
+    // Holders sampled every 50 ms, from the add to well after the release.
+    const samples: { at: number; held: boolean; completed: boolean }[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const completed = processor.completed.includes(slot.taskId);
+        const held = (await gate.holders(MODEL)).some((h) => h.taskId === slot.taskId);
+        samples.push({ at: Date.now(), held, completed });
+        await sleep(50);
+      }
+    })();
+
+    const stalled: { id: string; at: number }[] = [];
+    processor.worker.on('stalled', (id) => stalled.push({ id, at: Date.now() }));
+    let killedAt = 0;
+    try {
+      const childWorker = startChildWorker();
+      expect(await childWorker.took).toBe(slot.taskId);
+      child!.kill('SIGKILL');
+      expect(await childWorker.exited).toBe('SIGKILL');
+      killedAt = Date.now();
+
+      // The second worker starts now: its stalled check finds the job once its lock has run out.
+      void processor.worker.run();
+      await eventually(() => expect(processor.completed).toContain(slot.taskId), {
+        timeoutMs: 15_000,
+      });
+      await eventually(async () => expect((await gate.usage(MODEL)).used).toBe(0));
+      await sleep(300);
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+
+    // The job ran once in the parent, after BullMQ found it stalled (past the dead lock).
+    expect(stalled.map(({ id }) => id)).toEqual([slot.taskId]);
+    // The child renewed its lock every LOCK_MS / 2: it outlived the child by at least that much.
+    expect(stalled[0].at - killedAt).toBeGreaterThanOrEqual(LOCK_MS / 2 - 100);
+    expect(processor.runs).toEqual([`${slot.taskId}#0`]);
+    // Held in every sample until the completion; free in every sample after the release.
+    const beforeCompletion = samples.filter((s) => !s.completed);
+    expect(beforeCompletion.length).toBeGreaterThan(10);
+    expect(beforeCompletion.every((s) => s.held)).toBe(true);
+    const firstFree = samples.findIndex((s) => !s.held);
+    expect(firstFree).toBeGreaterThan(0);
+    expect(samples[firstFree].completed).toBe(true);
+    expect(samples.slice(firstFree).every((s) => !s.held)).toBe(true);
+    expect(await gate.usage(MODEL)).toMatchObject({ used: 0 });
+  });
+});
