@@ -1,3 +1,4 @@
+export { addGatedJob, type AddGatedJobOptions, type GatedJobResult } from './add-gated-job';
 export { GATE_JOB_FIELD, gateJob, gateMarkOf, type GateJobMark, type SlotOfJob } from './gate-job';
 export {
   backoffDelayMs,
