@@ -1,12 +1,15 @@
-import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { INestApplicationContext } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
-import { QueueGateModule, QueueGateService } from '../../src';
-import { bullmqActiveTaskIds, gateJob, QueueGateBullModule } from '../../src/bullmq';
-import { CapturedLogger } from '../support/captured-logger';
+import type { QueueGateService } from '../../src';
+import { bullmqActiveTaskIds, gateJob } from '../../src/bullmq';
+import {
+  type BullmqApp,
+  bullmqPrefixes,
+  startBullmqApp,
+  stopBullmqApp,
+} from '../support/bullmq-app';
 import { eventually } from '../support/eventually';
-import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
 
 const QUEUE = 'render';
 const MODEL = 'video';
@@ -28,11 +31,6 @@ class BlockingProcessor extends WorkerHost {
   }
 }
 
-@Injectable()
-class Producer {
-  constructor(@InjectQueue(QUEUE) readonly queue: Queue) {}
-}
-
 /**
  * `bullmqActiveTaskIds` as the reconcile source, on real BullMQ: a job removed while it waited
  * (which no worker event reports) loses its slot at the next reconcile, while the slots of the
@@ -43,45 +41,23 @@ describe('nestjs-queue-gate/bullmq: the queue as a reconcile source', () => {
   let gate: QueueGateService;
   let queue: Queue;
   let processor: BlockingProcessor;
-  const prefix = uniquePrefix('bullmq-reconcile');
-  const bullPrefix = `${prefix}bull`;
+  let holderIds: BullmqApp<BlockingProcessor>['holderIds'];
+  const { prefix, bullPrefix } = bullmqPrefixes('bullmq-reconcile');
 
   beforeAll(async () => {
-    const url = new URL(testRedisUrl());
-    app = await Test.createTestingModule({
-      imports: [
-        QueueGateModule.forRoot({
-          isGlobal: true,
-          redis: { url: testRedisUrl() },
-          keyPrefix: prefix,
-          limits: { [MODEL]: 20, other: 5 },
-          doctor: false,
-        }),
-        BullModule.forRoot({
-          connection: { host: url.hostname, port: Number(url.port) },
-          prefix: bullPrefix,
-        }),
-        BullModule.registerQueue({ name: QUEUE }),
-        QueueGateBullModule.forRoot({ queues: [QUEUE] }),
-      ],
-      providers: [BlockingProcessor, Producer],
-    })
-      .setLogger(new CapturedLogger())
-      .compile();
-    await app.init();
-    gate = app.get(QueueGateService);
-    queue = app.get(Producer).queue;
-    processor = app.get(BlockingProcessor);
+    ({ app, gate, queue, processor, holderIds } = await startBullmqApp({
+      prefix,
+      bullPrefix,
+      queue: QUEUE,
+      model: MODEL,
+      limits: { [MODEL]: 20, other: 5 },
+      processor: BlockingProcessor,
+    }));
   });
 
   afterAll(async () => {
     // Let every job end, even one the worker takes while it closes.
-    const ending = setInterval(() => processor?.finishAll(), 20);
-    await app?.close();
-    clearInterval(ending);
-    const client = newRedis();
-    await dropKeys(client, prefix);
-    await closeClient(client);
+    await stopBullmqApp(app, prefix, () => processor?.finishAll());
   });
 
   async function addJob(opts: Record<string, unknown> = {}, model = MODEL) {
@@ -89,10 +65,6 @@ describe('nestjs-queue-gate/bullmq: the queue as a reconcile source', () => {
     expect(slot.acquired).toBe(true);
     const job = gateJob(slot, { prompt: 'a cat' }, opts);
     return queue.add('render', job.data, job.opts);
-  }
-
-  async function holderIds(model = MODEL): Promise<string[]> {
-    return (await gate.holders(model)).map((holder) => holder.taskId).sort();
   }
 
   it('removes the slot of a job removed while it waited, and keeps the live ones', async () => {

@@ -1,15 +1,19 @@
-import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { INestApplicationContext } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { QueueGateModule, QueueGateService } from '../../src';
-import { gateJob, QueueGateBullModule } from '../../src/bullmq';
-import { CapturedLogger } from '../support/captured-logger';
+import type { QueueGateService } from '../../src';
+import { gateJob } from '../../src/bullmq';
+import {
+  type BullmqApp,
+  bullmqPrefixes,
+  startBullmqApp,
+  stopBullmqApp,
+} from '../support/bullmq-app';
 import { eventually, sleep } from '../support/eventually';
 import { CHILD_BOOTSTRAP } from '../support/strictness-register';
-import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
+import { testRedisUrl } from '../support/test-redis';
 
 const QUEUE = 'render';
 const MODEL = 'video';
@@ -31,11 +35,6 @@ class RenderProcessor extends WorkerHost {
   }
 }
 
-@Injectable()
-class Producer {
-  constructor(@InjectQueue(QUEUE) readonly queue: Queue) {}
-}
-
 /**
  * A worker process SIGKILLed mid-job, on real BullMQ: its job's lock runs out, BullMQ marks the
  * job stalled and moves it back to waiting, and a second worker (followed by the gate) runs it.
@@ -46,44 +45,24 @@ describe('nestjs-queue-gate/bullmq: a worker killed mid-job', () => {
   let gate: QueueGateService;
   let queue: Queue;
   let processor: RenderProcessor;
+  let held: BullmqApp<RenderProcessor>['held'];
   let child: ChildProcess | undefined;
-  const prefix = uniquePrefix('bullmq-stalled');
-  const bullPrefix = `${prefix}bull`;
+  const { prefix, bullPrefix } = bullmqPrefixes('bullmq-stalled');
 
   beforeAll(async () => {
-    const url = new URL(testRedisUrl());
-    app = await Test.createTestingModule({
-      imports: [
-        QueueGateModule.forRoot({
-          isGlobal: true,
-          redis: { url: testRedisUrl() },
-          keyPrefix: prefix,
-          limits: { [MODEL]: 3 },
-          doctor: false,
-        }),
-        BullModule.forRoot({
-          connection: { host: url.hostname, port: Number(url.port) },
-          prefix: bullPrefix,
-        }),
-        BullModule.registerQueue({ name: QUEUE }),
-        QueueGateBullModule.forRoot({ queues: [QUEUE] }),
-      ],
-      providers: [RenderProcessor, Producer],
-    })
-      .setLogger(new CapturedLogger())
-      .compile();
-    await app.init();
-    gate = app.get(QueueGateService);
-    queue = app.get(Producer).queue;
-    processor = app.get(RenderProcessor);
+    ({ app, gate, queue, processor, held } = await startBullmqApp({
+      prefix,
+      bullPrefix,
+      queue: QUEUE,
+      model: MODEL,
+      limits: { [MODEL]: 3 },
+      processor: RenderProcessor,
+    }));
   });
 
   afterAll(async () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await app?.close();
-    const client = newRedis();
-    await dropKeys(client, prefix);
-    await closeClient(client);
+    await stopBullmqApp(app, prefix);
   });
 
   /** Forks the child worker; resolves with the id of the job it took. */
@@ -127,8 +106,8 @@ describe('nestjs-queue-gate/bullmq: a worker killed mid-job', () => {
     const sampler = (async () => {
       while (sampling) {
         const completed = processor.completed.includes(slot.taskId);
-        const held = (await gate.holders(MODEL)).some((h) => h.taskId === slot.taskId);
-        samples.push({ at: Date.now(), held, completed });
+        const isHeld = await held(slot.taskId);
+        samples.push({ at: Date.now(), held: isHeld, completed });
         await sleep(50);
       }
     })();

@@ -1,12 +1,15 @@
-import { BullModule, InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import type { INestApplicationContext } from '@nestjs/common';
 import { type Job, type Queue, UnrecoverableError } from 'bullmq';
-import { QueueGateModule, QueueGateService } from '../../src';
-import { addGatedJob, gateJob, QueueGateBullModule } from '../../src/bullmq';
-import { CapturedLogger } from '../support/captured-logger';
+import type { QueueGateService } from '../../src';
+import { addGatedJob, gateJob } from '../../src/bullmq';
+import {
+  type BullmqApp,
+  bullmqPrefixes,
+  startBullmqApp,
+  stopBullmqApp,
+} from '../support/bullmq-app';
 import { eventually, sleep } from '../support/eventually';
-import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
 
 const QUEUE = 'render';
 const MODEL = 'video';
@@ -29,11 +32,6 @@ class RenderProcessor extends WorkerHost {
   }
 }
 
-@Injectable()
-class Producer {
-  constructor(@InjectQueue(QUEUE) readonly queue: Queue) {}
-}
-
 /**
  * The BullMQ integration against real BullMQ on the run's Redis: the gate follows the jobs of
  * a `@Processor` and gives each slot back exactly when its job is done for good.
@@ -41,56 +39,32 @@ class Producer {
 describe('nestjs-queue-gate/bullmq', () => {
   let app: INestApplicationContext;
   let gate: QueueGateService;
-  let producer: Producer;
+  let queue: Queue;
   let processor: RenderProcessor;
-  const prefix = uniquePrefix('bullmq');
-  const bullPrefix = `${prefix}bull`;
+  let held: BullmqApp<RenderProcessor>['held'];
+  const { prefix, bullPrefix } = bullmqPrefixes('bullmq');
 
   beforeAll(async () => {
-    const url = new URL(testRedisUrl());
-    app = await Test.createTestingModule({
-      imports: [
-        QueueGateModule.forRoot({
-          isGlobal: true,
-          redis: { url: testRedisUrl() },
-          keyPrefix: prefix,
-          limits: { [MODEL]: 3 },
-          doctor: false,
-        }),
-        BullModule.forRoot({
-          connection: { host: url.hostname, port: Number(url.port) },
-          prefix: bullPrefix,
-        }),
-        BullModule.registerQueue({ name: QUEUE }),
-        QueueGateBullModule.forRoot({ queues: [QUEUE] }),
-      ],
-      providers: [RenderProcessor, Producer],
-    })
-      .setLogger(new CapturedLogger())
-      .compile();
-    await app.init();
-    gate = app.get(QueueGateService);
-    producer = app.get(Producer);
-    processor = app.get(RenderProcessor);
+    ({ app, gate, queue, processor, held } = await startBullmqApp({
+      prefix,
+      bullPrefix,
+      queue: QUEUE,
+      model: MODEL,
+      limits: { [MODEL]: 3 },
+      processor: RenderProcessor,
+    }));
   });
 
   afterAll(async () => {
-    await app.close();
-    const client = newRedis();
-    await dropKeys(client, prefix);
-    await closeClient(client);
+    await stopBullmqApp(app, prefix);
   });
 
   async function addFor(behaviour: Behaviour, opts: Record<string, unknown> = {}) {
     const slot = await gate.acquire(MODEL);
     expect(slot.acquired).toBe(true);
     const job = gateJob(slot, { behaviour }, opts);
-    await producer.queue.add('render', job.data, job.opts);
+    await queue.add('render', job.data, job.opts);
     return slot;
-  }
-
-  async function held(taskId: string): Promise<boolean> {
-    return (await gate.holders(MODEL)).some((holder) => holder.taskId === taskId);
   }
 
   it('releases the slot of a job that completes', async () => {
@@ -127,11 +101,11 @@ describe('nestjs-queue-gate/bullmq', () => {
   it('addGatedJob takes the slot at add time, and adds nothing when the gate refuses', async () => {
     await eventually(async () => expect((await gate.usage(MODEL)).used).toBe(0));
     const full = await Promise.all([gate.acquire(MODEL), gate.acquire(MODEL), gate.acquire(MODEL)]);
-    const refused = await addGatedJob(gate, producer.queue, MODEL, 'render', { behaviour: 'ok' });
+    const refused = await addGatedJob(gate, queue, MODEL, 'render', { behaviour: 'ok' });
     expect(refused).toMatchObject({ added: false, job: null, slot: { acquired: false } });
     await Promise.all(full.map((slot) => gate.release(MODEL, slot.taskId, { token: slot.token! })));
 
-    const added = await addGatedJob(gate, producer.queue, MODEL, 'render', { behaviour: 'ok' });
+    const added = await addGatedJob(gate, queue, MODEL, 'render', { behaviour: 'ok' });
     expect(added.added).toBe(true);
     expect(added.job?.id).toBe(added.slot.taskId);
     await eventually(() => expect(processor.runs).toContain(`${added.slot.taskId}#0`));
