@@ -175,8 +175,11 @@ describe('QueueGate on a MemoryGateStore', () => {
       await gate.acquire('flux', { taskId: 'a', limit: 2 });
       await gate.acquire('flux', { taskId: 'b', limit: 2 });
       clock.now += 1_001;
+      expect(gate.reclaimedLeases()).toBe(0);
       const result = await gate.acquire('flux', { taskId: 'c', limit: 2 });
       expect(result).toMatchObject({ acquired: true, used: 1, reclaimed: 2 });
+      // Counted since the gate started, for the operator: releases that never came.
+      expect(gate.reclaimedLeases()).toBe(2);
     });
   });
 

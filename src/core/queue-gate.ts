@@ -132,6 +132,8 @@ export class QueueGate {
   private readonly waitRoom: WaitRoom;
   private readonly waiterLeaseMs: number;
   private readonly durability: { replicas: number; timeoutMs: number } | undefined;
+  /** Ended leases this instance's calls reclaimed since it started. */
+  private reclaimedTotal = 0;
 
   constructor(
     /** The store that keeps the gates (Redis or memory). */
@@ -371,6 +373,14 @@ export class QueueGate {
     }
   }
 
+  /**
+   * Ended leases this instance's acquires reclaimed since it started: each is a slot whose
+   * release never came (a leak signal worth an alert).
+   */
+  reclaimedLeases(): number {
+    return this.reclaimedTotal;
+  }
+
   /** Releases waiting to be retried, and what became of the others. */
   pendingReleases(): PendingReleaseCounts {
     return this.pending.stats();
@@ -460,6 +470,7 @@ export class QueueGate {
       this.reinstate(model, taskId, superseded);
       throw error;
     }
+    this.reclaimedTotal += reply.reclaimed;
     const result: AcquireResult = {
       acquired: reply.admitted,
       alreadyHeld: reply.alreadyHeld,
