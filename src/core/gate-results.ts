@@ -99,6 +99,42 @@ export interface UsageOptions {
   tenant?: string;
 }
 
+/** Options of {@link QueueGate.snapshot}. */
+export interface SnapshotOptions {
+  /** The `cursor` a previous call returned; absent to start a scan. */
+  cursor?: string;
+  /** How much one call may look at (keys scanned, or gates): an integer in [1, 10000]. Default 100. */
+  count?: number;
+}
+
+/** One gate in a snapshot. */
+export interface GateSnapshot {
+  /** The gate (model). */
+  model: string;
+  /** Units live holders take. */
+  used: number;
+  /** Live holders. */
+  holders: number;
+  /** Calls waiting in the gate's queue. */
+  waiting: number;
+  /** The limit that applies now (from the `limits` option, as in `usage()`); null when unlimited. */
+  limit: GateLimit;
+  /** The soonest lease end of a live holder (store clock, ms since the epoch); null without one. */
+  soonestLeaseEnd: number | null;
+  /** The latest lease end of a live holder (store clock, ms since the epoch); null without one. */
+  latestLeaseEnd: number | null;
+  /** Holders whose lease ended but were not reclaimed yet: releases that never came. */
+  ended: number;
+}
+
+/** One page of a snapshot. */
+export interface GateSnapshotPage {
+  /** The gates of this page; a page may be empty while the scan goes on. */
+  gates: GateSnapshot[];
+  /** Pass it back as `cursor` for the next page; null when the scan is complete. */
+  cursor: string | null;
+}
+
 /** A gate's occupancy. */
 export interface GateUsage {
   /** The gate (model). */

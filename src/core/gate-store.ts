@@ -53,6 +53,48 @@ export interface GateStore {
    * unusable on it. Optional: a store without it has nothing to report.
    */
   diagnose?(): Promise<DoctorFinding[]>;
+  /**
+   * One page of the state of every gate the store holds, with bounded work per call: pass the
+   * returned `cursor` back until it is null. A gate is listed once per complete scan unless the
+   * store's topology changes during it. Optional: a store without it cannot list its gates.
+   */
+  snapshot?(request: SnapshotRequest): Promise<SnapshotReply>;
+}
+
+/** A request for one page of a store's gates. */
+export interface SnapshotRequest {
+  /** Where the previous page stopped; absent to start a scan. */
+  cursor?: string;
+  /** How much work one call may do: about this many keys (or gates) looked at. */
+  count: number;
+}
+
+/** The state of one gate, as the store reads it in one atomic step. */
+export interface GateStateSnapshot {
+  /** The gate (model name). */
+  gate: string;
+  /** Units the live holders take. */
+  used: number;
+  /** Live holders. */
+  holders: number;
+  /** Waiters in the queue. */
+  waiting: number;
+  /** The soonest lease end of a live holder, by the store's clock; null without live holders. */
+  soonestLeaseEnd: number | null;
+  /** The latest lease end of a live holder, by the store's clock; null without live holders. */
+  latestLeaseEnd: number | null;
+  /** Holders whose lease ended but that were not reclaimed yet (the next acquire reclaims them). */
+  ended: number;
+  /** The store's clock at the read, in ms. */
+  now: number;
+}
+
+/** One page of a store's gates. */
+export interface SnapshotReply {
+  /** The gates of this page (possibly none while the scan goes on). */
+  gates: GateStateSnapshot[];
+  /** Pass back to get the next page; null when the scan is complete. */
+  cursor: string | null;
 }
 
 /**

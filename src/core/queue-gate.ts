@@ -20,11 +20,14 @@ import type {
   AcquireResult,
   ExtendOptions,
   GateHolderInfo,
+  GateSnapshot,
+  GateSnapshotPage,
   GateUsage,
   KeepAliveOptions,
   ReconcileOptions,
   ReconcileResult,
   ReleaseOptions,
+  SnapshotOptions,
   UsageOptions,
 } from './gate-results';
 import { type KeepAliveHandle, LeaseKeepAlive } from './lease-keep-alive';
@@ -54,6 +57,11 @@ import {
   assertWaitMs,
 } from './validation';
 import { type WaitOutcome, WaitRoom } from './wait-room';
+
+/** Keys a snapshot call looks at when no `count` is given. */
+const DEFAULT_SNAPSHOT_COUNT = 100;
+/** Most keys one snapshot call may look at. */
+const MAX_SNAPSHOT_COUNT = 10_000;
 
 /** Default bound on one store call, in ms. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
@@ -311,6 +319,53 @@ export class QueueGate {
     };
     if (tenant === undefined) return usage;
     return { ...usage, tenantUsed: reply.tenantUsed, tenantLimit: perTenant };
+  }
+
+  /**
+   * One page of every gate under the key prefix, each with its occupancy, its limit (resolved
+   * as in {@link usage}), its live lease ends and its ended leases not reclaimed yet. Each call
+   * does bounded work (one `SCAN` step of about `count` keys on one Redis node, then one read
+   * per gate found): call again with the returned `cursor` until it is null. Across a complete
+   * scan every gate that existed throughout appears exactly once; each gate is read atomically,
+   * but gates are read at different moments.
+   */
+  async snapshot(options: SnapshotOptions = {}): Promise<GateSnapshotPage> {
+    const { cursor, count = DEFAULT_SNAPSHOT_COUNT } = options;
+    if (cursor !== undefined && (typeof cursor !== 'string' || cursor === '')) {
+      throw new InvalidArgumentError('cursor', cursor, 'it must be a cursor a snapshot returned');
+    }
+    if (!Number.isInteger(count) || count < 1 || count > MAX_SNAPSHOT_COUNT) {
+      throw new InvalidArgumentError(
+        'count',
+        count,
+        `it must be an integer in [1, ${MAX_SNAPSHOT_COUNT}]`,
+      );
+    }
+    const store = this.store;
+    if (!store.snapshot) throw new Error('This gate store cannot list its gates (no snapshot()).');
+    let reply;
+    try {
+      // A scan step then the gates' reads: two round trips.
+      reply = await withDeadline(store.snapshot({ cursor, count }), this.timeoutMs * 2);
+    } catch (error) {
+      throw new GateUnavailableError('*', 'snapshot', error);
+    }
+    const gates = await Promise.all(
+      reply.gates.map(async (state): Promise<GateSnapshot> => {
+        const { limit } = await this.limitsOf(state.gate, 'snapshot');
+        return {
+          model: state.gate,
+          used: state.used,
+          holders: state.holders,
+          waiting: state.waiting,
+          limit,
+          soonestLeaseEnd: state.soonestLeaseEnd,
+          latestLeaseEnd: state.latestLeaseEnd,
+          ended: state.ended,
+        };
+      }),
+    );
+    return { gates, cursor: reply.cursor };
   }
 
   /** The live holders of a gate with their tokens, soonest lease end first. */

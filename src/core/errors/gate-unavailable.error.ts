@@ -2,7 +2,8 @@ import { QueueGateError } from './queue-gate.error';
 import { errorMessage } from './error-message';
 
 /** The gate operations that reach the store. */
-export type GateOperation = 'acquire' | 'release' | 'extend' | 'usage' | 'holders' | 'reconcile';
+export type GateOperation =
+  'acquire' | 'release' | 'extend' | 'usage' | 'holders' | 'reconcile' | 'snapshot';
 
 /**
  * Thrown when the store could not answer in time (Redis down, network partition, command

@@ -13,6 +13,9 @@ import type {
   RefusedBy,
   ReleaseReply,
   ReleaseRequest,
+  GateStateSnapshot,
+  SnapshotReply,
+  SnapshotRequest,
   UsageReply,
   WaiterRequest,
   WaiterState,
@@ -181,6 +184,21 @@ export class MemoryGateStore implements GateStore {
       if (tenant !== undefined && slot.tenant === tenant) tenantUsed += slot.cost;
     }
     return Promise.resolve({ used, now, holders, waiting: gate?.queue.size ?? 0, tenantUsed });
+  }
+
+  /**
+   * The gates in name order, `count` per page; the cursor is the last name listed, so gates
+   * added or emptied between pages never make another appear twice.
+   */
+  snapshot({ cursor, count }: SnapshotRequest): Promise<SnapshotReply> {
+    const now = this.clock();
+    const names = [...this.gates.keys()]
+      .filter((name) => cursor === undefined || name > cursor)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const page = names.slice(0, Math.max(1, count));
+    const gates = page.map((name) => snapshotOf(name, this.gates.get(name) as Gate, now));
+    const more = names.length > page.length;
+    return Promise.resolve({ gates, cursor: more ? page[page.length - 1] : null });
   }
 
   holders(name: string): Promise<HoldersReply> {
@@ -398,6 +416,35 @@ export class MemoryGateStore implements GateStore {
   private forgetIfEmpty(name: string, gate: Gate): void {
     if (gate.slots.size === 0 && gate.queue.size === 0) this.gates.delete(name);
   }
+}
+
+/** One gate's state at `now`: live holders and units, lease ends, ended leases not reclaimed. */
+function snapshotOf(name: string, gate: Gate, now: number): GateStateSnapshot {
+  let used = 0;
+  let holders = 0;
+  let ended = 0;
+  let soonest: number | null = null;
+  let latest: number | null = null;
+  for (const slot of gate.slots.values()) {
+    if (slot.expiresAt <= now) {
+      ended++;
+      continue;
+    }
+    holders++;
+    used += slot.cost;
+    soonest = soonest === null ? slot.expiresAt : Math.min(soonest, slot.expiresAt);
+    latest = latest === null ? slot.expiresAt : Math.max(latest, slot.expiresAt);
+  }
+  return {
+    gate: name,
+    used,
+    holders,
+    waiting: gate.queue.size,
+    soonestLeaseEnd: soonest,
+    latestLeaseEnd: latest,
+    ended,
+    now,
+  };
 }
 
 function unitsOf(gate: Gate): number {

@@ -6,6 +6,7 @@ import { HOLDERS_LUA } from './scripts/holders.lua';
 import { LEAVE_LUA } from './scripts/leave.lua';
 import { RECONCILE_LUA } from './scripts/reconcile.lua';
 import { RELEASE_LUA } from './scripts/release.lua';
+import { SNAPSHOT_LUA } from './scripts/snapshot.lua';
 import { USAGE_LUA } from './scripts/usage.lua';
 
 /** How a release is fenced: to nothing, a token, or the attempt of one acquire call. */
@@ -55,6 +56,7 @@ export interface GateScriptCommands {
   ): Promise<number[]>;
   queueGateUsage(key: string, book: string, tenant: string): Promise<number[]>;
   queueGateHolders(key: string, book: string): Promise<[number, (string | number)[]]>;
+  queueGateSnapshot(key: string, book: string): Promise<number[]>;
   queueGateReconcile(
     key: string,
     book: string,
@@ -102,6 +104,7 @@ const SCRIPTS: Record<keyof GateScriptCommands, { lua: string; numberOfKeys: num
   queueGateExtend: { lua: EXTEND_LUA, numberOfKeys: 2 },
   queueGateUsage: { lua: USAGE_LUA, numberOfKeys: 2 },
   queueGateHolders: { lua: HOLDERS_LUA, numberOfKeys: 2 },
+  queueGateSnapshot: { lua: SNAPSHOT_LUA, numberOfKeys: 2 },
   queueGateReconcile: { lua: RECONCILE_LUA, numberOfKeys: 3 },
   queueGateHeartbeat: { lua: HEARTBEAT_LUA, numberOfKeys: 3 },
   queueGateLeave: { lua: LEAVE_LUA, numberOfKeys: 3 },

@@ -15,6 +15,9 @@ import type {
   RefusedBy,
   ReleaseReply,
   ReleaseRequest,
+  GateStateSnapshot,
+  SnapshotReply,
+  SnapshotRequest,
   UsageReply,
   WaiterRequest,
   WaiterState,
@@ -291,6 +294,94 @@ export class RedisGateStore implements GateStore {
   diagnose(): Promise<DoctorFinding[]> {
     return diagnoseRedis(this.client, this.keyPrefix, () => this.usage(DOCTOR_PROBE_GATE));
   }
+
+  /**
+   * One `SCAN` step over the keys that look like a gate's holders (`<keyPrefix>{*}`: the
+   * `:tokens` and `:queue` keys do not end in `}`), then one read-only script per key found,
+   * which skips a key that is no sorted set. On a Cluster client every primary is scanned in
+   * turn; the cursor is `<node index>:<node cursor>`, so one call scans one node once.
+   */
+  async snapshot({ cursor, count }: SnapshotRequest): Promise<SnapshotReply> {
+    const nodes = this.scanNodes();
+    const [nodeIndex, nodeCursor] = parseSnapshotCursor(cursor, nodes.length);
+    const clientPrefix = this.clientKeyPrefix();
+    // ioredis does not apply its keyPrefix to SCAN's pattern nor strip it from the keys found.
+    const fullPrefix = clientPrefix + this.keyPrefix;
+    const [next, keys] = await nodes[nodeIndex].scan(
+      nodeCursor,
+      'MATCH',
+      `${escapeGlob(fullPrefix)}{*}`,
+      'COUNT',
+      count,
+    );
+    const models = [
+      ...new Set(
+        keys
+          .filter((key) => key.startsWith(`${fullPrefix}{`) && key.endsWith('}'))
+          .map((key) => key.slice(fullPrefix.length + 1, -1)),
+      ),
+    ];
+    const read = await Promise.all(models.map((model) => this.snapshotOf(model)));
+    const gates = read.filter((gate): gate is GateStateSnapshot => gate !== null);
+    const nextCursor =
+      next !== '0'
+        ? `${nodeIndex}:${next}`
+        : nodeIndex + 1 < nodes.length
+          ? `${nodeIndex + 1}:0`
+          : null;
+    return { gates, cursor: nextCursor };
+  }
+
+  private async snapshotOf(gate: string): Promise<GateStateSnapshot | null> {
+    const reply = await this.client.queueGateSnapshot(this.keyOf(gate), this.tokensKeyOf(gate));
+    if (reply.length === 0) return null;
+    const [now, used, holders, waiting, soonest, latest, ended] = reply;
+    return {
+      gate,
+      used,
+      holders,
+      waiting,
+      soonestLeaseEnd: soonest < 0 ? null : soonest,
+      latestLeaseEnd: latest < 0 ? null : latest,
+      ended,
+      now,
+    };
+  }
+
+  /** The servers to scan: every primary of a Cluster, in a stable order, else the client. */
+  private scanNodes(): Redis[] {
+    const cluster = this.client as Cluster & { isCluster?: boolean };
+    if (cluster.isCluster !== true) return [this.client as Redis];
+    const name = (node: Redis) => `${node.options.host ?? ''}:${node.options.port ?? 0}`;
+    const primaries = cluster.nodes('master').sort((a, b) => name(a).localeCompare(name(b)));
+    if (primaries.length === 0) throw new Error('the Cluster client knows no primary yet');
+    return primaries;
+  }
+
+  private clientKeyPrefix(): string {
+    const client = this.client as (Cluster | Redis) & { isCluster?: boolean };
+    const prefix =
+      client.isCluster === true
+        ? (client as Cluster).options.redisOptions?.keyPrefix
+        : (client as Redis).options.keyPrefix;
+    return prefix ?? '';
+  }
+}
+
+/** Escapes Redis glob characters, so that a prefix matches only itself. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/** `<node index>:<node cursor>`, or the start of a scan; throws on a cursor it never gave. */
+function parseSnapshotCursor(cursor: string | undefined, nodes: number): [number, string] {
+  if (cursor === undefined) return [0, '0'];
+  const match = /^(\d+):(\d+)$/.exec(cursor);
+  const index = match ? Number(match[1]) : NaN;
+  if (!match || index >= nodes) {
+    throw new Error(`snapshot cursor "${cursor}" is not one this store gave (${nodes} node(s))`);
+  }
+  return [index, match[2]];
 }
 
 /** A script's `{ state, a, b, c }` report of one waiter. */
