@@ -48,6 +48,10 @@ const GATE_ACL = [
   '+pexpireat',
   '+publish',
   '+spublish',
+  // snapshot()
+  '+scan',
+  '+type',
+  '+zrevrangebyscore',
 ];
 
 /** The doctor against a private Redis: ACL users and CONFIG changes must not reach other tests. */
@@ -122,6 +126,8 @@ describe('the doctor on a real Redis', () => {
       await gate.release('m', 'a', { token: held.token! });
       const admitted = await waiter;
       expect(admitted).toMatchObject({ acquired: true, taskId: 'b' });
+      const { gates } = await gate.snapshot();
+      expect(gates).toContainEqual(expect.objectContaining({ model: 'm', used: 1 }));
       await gate.release('m', 'b', { token: admitted.token! });
       expect(await gate.usage('m')).toMatchObject({ used: 0, waiting: 0 });
     } finally {
