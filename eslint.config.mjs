@@ -56,6 +56,10 @@ export default tseslint.config(
               group: ['@nestjs/*', 'ioredis', '@liaoliaots/*', 'rxjs', 'bullmq', '**/bullmq/**'],
               message: 'core is free of Nest, Redis and BullMQ.',
             },
+            {
+              group: ['**/terminus', '**/terminus/**'],
+              message: 'only src/terminus imports Terminus.',
+            },
           ],
         },
       ],
@@ -74,13 +78,18 @@ export default tseslint.config(
               group: ['@nestjs/*', '@liaoliaots/*', 'rxjs', 'bullmq', '**/bullmq/**'],
               message: 'store adapters are free of Nest and BullMQ.',
             },
+            {
+              group: ['**/terminus', '**/terminus/**'],
+              message: 'only src/terminus imports Terminus.',
+            },
           ],
         },
       ],
     },
   },
-  // The optional integrations load only when used: nothing outside src/bullmq imports BullMQ, so
-  // the package's main entry works without it installed (core and store say so above).
+  // The optional integrations load only when used: nothing outside src/bullmq imports BullMQ and
+  // nothing outside src/terminus imports Terminus, so the package's main entry works without
+  // either installed (core and store say so above).
   {
     files: ['src/nest/**/*.ts', 'src/index.ts'],
     ignores: ['**/*.spec.ts'],
@@ -92,6 +101,27 @@ export default tseslint.config(
             {
               group: ['bullmq', '@nestjs/bullmq', '**/bullmq', '**/bullmq/**'],
               message: 'only src/bullmq imports BullMQ.',
+            },
+            {
+              group: ['@nestjs/terminus', '@nestjs/terminus/**', '**/terminus', '**/terminus/**'],
+              message: 'only src/terminus imports Terminus.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/bullmq/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@nestjs/terminus', '@nestjs/terminus/**', '**/terminus', '**/terminus/**'],
+              message: 'only src/terminus imports Terminus.',
             },
           ],
         },
