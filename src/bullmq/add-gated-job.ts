@@ -11,9 +11,27 @@ export interface AddGatedJobOptions extends Omit<JobsOptions, 'jobId'> {
 }
 
 /** What {@link addGatedJob} did: the job, or the refusal of the gate. */
-export type GatedJobResult<T> =
-  | { added: true; job: Job<T>; slot: AcquireResult }
-  | { added: false; job: null; slot: AcquireResult };
+export type GatedJobResult<T> = GatedJobAdded<T> | GatedJobRefused;
+
+/** The job was added in its slot. */
+export interface GatedJobAdded<T> {
+  /** Added. */
+  added: true;
+  /** The job; its id is the slot's task id. */
+  job: Job<T>;
+  /** The slot the job runs in. */
+  slot: AcquireResult;
+}
+
+/** The gate refused: nothing was added. */
+export interface GatedJobRefused {
+  /** Not added. */
+  added: false;
+  /** No job. */
+  job: null;
+  /** The refusal, with `refusedBy`, `used` and `limit`. */
+  slot: AcquireResult;
+}
 
 /**
  * Takes a slot of `model` and adds the job in it, for producers that run outside a

@@ -11,6 +11,23 @@ export interface GateJobMark {
 /** The job data field that carries the slot's {@link GateJobMark}. */
 export const GATE_JOB_FIELD = 'queueGate';
 
+/** The job data, with the slot's mark under {@link GATE_JOB_FIELD}. */
+export type MarkedJobData<T> = T & Record<typeof GATE_JOB_FIELD, GateJobMark>;
+
+/** The data and options to add a job in a slot with, as {@link gateJob} makes them. */
+export interface GateJobArguments<T> {
+  /** The job's data, marked with the slot's model and token. */
+  data: MarkedJobData<T>;
+  /** The job's options; `jobId` is the slot's task id. */
+  opts: Record<string, unknown> & GateJobId;
+}
+
+/** The id a job in a slot is added with. */
+export interface GateJobId {
+  /** The slot's task id. */
+  jobId: string;
+}
+
 /** A slot that a job is added for: what `@GateSlot()` or `acquire` gives. */
 export type SlotOfJob = Pick<GateSlotInfo, 'model' | 'taskId' | 'token'>;
 
@@ -28,10 +45,7 @@ export function gateJob<T extends object>(
   slot: SlotOfJob,
   data: T,
   opts: Record<string, unknown> = {},
-): {
-  data: T & { [GATE_JOB_FIELD]: GateJobMark };
-  opts: Record<string, unknown> & { jobId: string };
-} {
+): GateJobArguments<T> {
   return {
     data: { ...data, [GATE_JOB_FIELD]: { model: slot.model, token: slot.token } },
     opts: { ...opts, jobId: slot.taskId },

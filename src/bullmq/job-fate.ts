@@ -1,9 +1,19 @@
 /** What a `failed` event means for the job's slot. */
-export type FailedJobFate =
-  /** No attempt is left (or the error is unrecoverable): give the slot back. */
-  | { fate: 'release' }
-  /** BullMQ will run it again after `backoffMs`: keep the slot, with a lease that outlives it. */
-  | { fate: 'keep'; backoffMs: number };
+export type FailedJobFate = ReleaseFailedJob | KeepFailedJob;
+
+/** No attempt is left (or the error is unrecoverable): give the slot back. */
+export interface ReleaseFailedJob {
+  /** Release. */
+  fate: 'release';
+}
+
+/** BullMQ will run it again after `backoffMs`: keep the slot, with a lease that outlives it. */
+export interface KeepFailedJob {
+  /** Keep. */
+  fate: 'keep';
+  /** The delay before the next attempt, in ms. */
+  backoffMs: number;
+}
 
 /** The parts of a BullMQ job and error the decision needs. */
 export interface FailedJobFacts {

@@ -49,6 +49,7 @@ export class QueueGateBullListener implements OnApplicationBootstrap, OnApplicat
     @Inject(QUEUE_GATE_BULL_OPTIONS) private readonly options: QueueGateBullOptions,
   ) {}
 
+  /** Finds the workers of the configured queues and follows their jobs. */
   onApplicationBootstrap(): void {
     // Found wherever QueueGateModule was imported, global or not.
     this.gate = this.moduleRef.get(QueueGateService, { strict: false });
@@ -68,6 +69,7 @@ export class QueueGateBullListener implements OnApplicationBootstrap, OnApplicat
     }
   }
 
+  /** Stops following the workers and keeping leases alive. */
   onApplicationShutdown(): void {
     for (const detach of this.detach.splice(0)) detach();
     for (const keeper of this.keepers.values()) keeper.stop();

@@ -10,6 +10,7 @@ import { QUEUE_GATE_BULL_OPTIONS, type QueueGateBullOptions } from './queue-gate
  */
 @Module({})
 export class QueueGateBullModule {
+  /** Follows the jobs of `options.queues`. */
   static forRoot(options: QueueGateBullOptions): DynamicModule {
     return {
       module: QueueGateBullModule,

@@ -41,6 +41,7 @@ export class QueueGateHealthIndicator implements OnModuleInit {
     private readonly moduleRef: ModuleRef,
   ) {}
 
+  /** Finds the gate wherever `QueueGateModule` was imported. */
   onModuleInit(): void {
     this.gate = this.moduleRef.get(QueueGateService, { strict: false });
   }
