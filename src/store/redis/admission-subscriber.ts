@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { AdmissionListener, HandedAdmission } from '../../core/gate-store';
+import { isCluster } from './cluster-client';
 
 /**
  * One subscriber connection per store, opened on the first wait, with one subscription per
@@ -107,10 +108,6 @@ export class AdmissionSubscriber {
     if (!connection) return;
     await (this.sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel));
   }
-}
-
-function isCluster(client: Redis | Cluster): client is Cluster {
-  return (client as { isCluster?: boolean }).isCluster === true;
 }
 
 /** The scripts announce `[[holder, attempt, token, expiresAt, used, tenantUsed], …]` as JSON. */

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { DoctorFinding } from '../../core/doctor';
 import { errorMessage } from '../../core/errors/error-message';
+import { isCluster } from './cluster-client';
 import { insaneScriptTime, parseInfo, serverFlavour } from './server-info';
 
 /** Reads a gate's usage under the prefix: fails with NOPERM when the user may not touch it. */
@@ -22,9 +23,7 @@ export async function diagnoseRedis(
   const info = await readInfo(client, findings);
   if (info === undefined) return findings;
   const flavour = serverFlavour(info);
-  const mode =
-    info.get('redis_mode') ??
-    ((client as { isCluster?: boolean }).isCluster ? 'cluster' : 'standalone');
+  const mode = info.get('redis_mode') ?? (isCluster(client) ? 'cluster' : 'standalone');
   findings.push({
     severity: 'info',
     check: 'server',

@@ -1,5 +1,6 @@
 import { type Cluster, type Redis, ReplyError } from 'ioredis';
 import { AdmissionSubscriber } from './admission-subscriber';
+import { isCluster } from './cluster-client';
 import { DEFAULT_KEY_PREFIX, gateChannel, gateKey, gateQueueKey, gateTokensKey } from './gate-key';
 import type {
   AcquireReply,
@@ -66,7 +67,7 @@ export class RedisGateStore implements GateStore {
     options: RedisGateStoreOptions = {},
   ) {
     this.client = defineGateScripts(client);
-    const sharded = options.shardedPubSub ?? (client as { isCluster?: boolean }).isCluster === true;
+    const sharded = options.shardedPubSub ?? isCluster(client);
     this.publish = sharded ? 'SPUBLISH' : 'PUBLISH';
     this.subscriber = new AdmissionSubscriber(client, sharded);
   }
@@ -350,20 +351,19 @@ export class RedisGateStore implements GateStore {
 
   /** The servers to scan: every primary of a Cluster, in a stable order, else the client. */
   private scanNodes(): Redis[] {
-    const cluster = this.client as Cluster & { isCluster?: boolean };
-    if (cluster.isCluster !== true) return [this.client as Redis];
+    const client = this.client;
+    if (!isCluster(client)) return [client];
     const name = (node: Redis) => `${node.options.host ?? ''}:${node.options.port ?? 0}`;
-    const primaries = cluster.nodes('master').sort((a, b) => name(a).localeCompare(name(b)));
+    const primaries = client.nodes('master').sort((a, b) => name(a).localeCompare(name(b)));
     if (primaries.length === 0) throw new Error('the Cluster client knows no primary yet');
     return primaries;
   }
 
   private clientKeyPrefix(): string {
-    const client = this.client as (Cluster | Redis) & { isCluster?: boolean };
-    const prefix =
-      client.isCluster === true
-        ? (client as Cluster).options.redisOptions?.keyPrefix
-        : (client as Redis).options.keyPrefix;
+    const client = this.client;
+    const prefix = isCluster(client)
+      ? client.options.redisOptions?.keyPrefix
+      : client.options.keyPrefix;
     return prefix ?? '';
   }
 }
