@@ -1,3 +1,4 @@
+import { errorMessage } from '../core/errors/error-message';
 import { parseArgs } from 'node:util';
 
 /** Default key prefix of the gates, as the module uses it. */
@@ -161,9 +162,7 @@ export function parseTaskIds(text: string, file = '--from'): string[] {
     try {
       ids = JSON.parse(trimmed);
     } catch (error) {
-      throw new UsageError(
-        `File ${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw new UsageError(`File ${file} is not valid JSON: ${errorMessage(error)}`);
     }
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
       throw new UsageError(`File ${file} must hold a JSON array of task id strings.`);
@@ -182,9 +181,7 @@ export function parseLimits(text: string, file = '--limits'): Record<string, unk
   try {
     limits = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(
-      `File ${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new UsageError(`File ${file} is not valid JSON: ${errorMessage(error)}`);
   }
   if (limits === null || typeof limits !== 'object' || Array.isArray(limits)) {
     throw new UsageError(`File ${file} must hold a JSON object of model to limit.`);

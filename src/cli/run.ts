@@ -7,6 +7,7 @@ import { StaleTokenError } from '../core/errors/stale-token.error';
 import type { GateSnapshot } from '../core/gate-results';
 import type { LimitSource } from '../core/limit-source';
 import { QueueGate } from '../core/queue-gate';
+import { redactUrl } from '../store/redis/redact-url';
 import { RedisGateStore } from '../store/redis/redis-gate-store';
 import {
   type CliCommand,
@@ -177,16 +178,5 @@ async function readText(file: string, option: string): Promise<string> {
     return await readFile(file, 'utf8');
   } catch (error) {
     throw new UsageError(`Option ${option}: cannot read "${file}": ${errorMessage(error)}`);
-  }
-}
-
-/** The URL without its password, for messages. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
   }
 }

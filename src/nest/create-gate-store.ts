@@ -4,6 +4,7 @@ import { MissingDependencyError } from './errors/missing-dependency.error';
 import { MissingGateStoreError } from './errors/missing-gate-store.error';
 import type { GateStore } from '../core/gate-store';
 import { MemoryGateStore } from '../store/memory/memory-gate-store';
+import { redactUrl } from '../store/redis/redact-url';
 import { RedisGateStore } from '../store/redis/redis-gate-store';
 import { optionalRequire } from './optional-require';
 import type { QueueGateModuleOptions } from './queue-gate.options';
@@ -105,8 +106,4 @@ function fromNamespace(
     throw new MissingGateStoreError(`RedisModule has no client in namespace "${namespace}"`);
   }
   return client;
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
