@@ -10,26 +10,30 @@ export const MAX_NAME_LENGTH = 256;
 
 /** Throws {@link InvalidModelNameError} unless `model` can name a gate. */
 export function assertModelName(model: unknown): asserts model is string {
-  if (typeof model !== 'string') throw new InvalidModelNameError(model, 'it must be a string');
-  if (model.length === 0) throw new InvalidModelNameError(model, 'it must not be empty');
-  if (model.length > MAX_NAME_LENGTH) {
-    throw new InvalidModelNameError(model, `it must be at most ${MAX_NAME_LENGTH} characters`);
-  }
-  if (hasLoneSurrogate(model)) throw new InvalidModelNameError(model, WELL_FORMED);
+  const problem = nameProblem(model);
+  if (problem !== undefined) throw new InvalidModelNameError(model, problem);
   // Braces would change the Cluster hash tag of the gate's key.
-  if (model.includes('{') || model.includes('}')) {
+  if ((model as string).includes('{') || (model as string).includes('}')) {
     throw new InvalidModelNameError(model, 'it must not contain "{" or "}"');
   }
 }
 
 /** Throws {@link InvalidTaskIdError} unless `taskId` can name a holder. */
 export function assertTaskId(taskId: unknown): asserts taskId is string {
-  if (typeof taskId !== 'string') throw new InvalidTaskIdError(taskId, 'it must be a string');
-  if (taskId.length === 0) throw new InvalidTaskIdError(taskId, 'it must not be empty');
-  if (taskId.length > MAX_NAME_LENGTH) {
-    throw new InvalidTaskIdError(taskId, `it must be at most ${MAX_NAME_LENGTH} characters`);
-  }
-  if (hasLoneSurrogate(taskId)) throw new InvalidTaskIdError(taskId, WELL_FORMED);
+  const problem = nameProblem(taskId);
+  if (problem !== undefined) throw new InvalidTaskIdError(taskId, problem);
+}
+
+/**
+ * What keeps `value` from naming a gate, a holder or a tenant, or undefined: a name is a
+ * non-empty, well-formed string of at most {@link MAX_NAME_LENGTH} characters.
+ */
+function nameProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'it must be a string';
+  if (value.length === 0) return 'it must not be empty';
+  if (value.length > MAX_NAME_LENGTH) return `it must be at most ${MAX_NAME_LENGTH} characters`;
+  if (hasLoneSurrogate(value)) return WELL_FORMED;
+  return undefined;
 }
 
 const WELL_FORMED = 'it must be well-formed UTF-16 (no lone surrogate)';
@@ -86,16 +90,7 @@ export function assertPeriodSeconds(seconds: unknown, argument: string): asserts
 
 /** Throws {@link InvalidArgumentError} unless `tenant` can name a tenant (the rules of a task id). */
 export function assertTenant(tenant: unknown): asserts tenant is string {
-  const problem =
-    typeof tenant !== 'string'
-      ? 'it must be a string'
-      : tenant.length === 0
-        ? 'it must not be empty'
-        : tenant.length > MAX_NAME_LENGTH
-          ? `it must be at most ${MAX_NAME_LENGTH} characters`
-          : hasLoneSurrogate(tenant)
-            ? WELL_FORMED
-            : undefined;
+  const problem = nameProblem(tenant);
   if (problem !== undefined) throw new InvalidArgumentError('tenant', tenant, problem);
 }
 
