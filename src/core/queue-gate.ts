@@ -550,7 +550,7 @@ export class QueueGate {
       const waitedMs = performance.now() - started;
       // Aborted while the acquire was on its way: a new admission goes back, a held one stays.
       if (signal?.aborted && reply.admitted && !reply.alreadyHeld) {
-        await this.giveBackAborted(model, taskId, attempt);
+        await this.undoAttempt(model, taskId, attempt);
         throw new AcquireAbortedError(model, taskId, waitedMs, signal.reason);
       }
       return { ...result, waitedMs };
@@ -615,7 +615,7 @@ export class QueueGate {
     ticket.exit();
 
     if (ended === 'aborted') {
-      if (outcome.state === 'admitted') await this.giveBackAborted(model, taskId, attempt);
+      if (outcome.state === 'admitted') await this.undoAttempt(model, taskId, attempt);
       throw new AcquireAbortedError(model, taskId, waited(), signal?.reason);
     }
     if (outcome.state === 'admitted') {
@@ -662,7 +662,7 @@ export class QueueGate {
       this.logger.warn(`Queue gate "${model}": ${shortfall}; admitted anyway.`);
       return;
     }
-    await this.giveBackAborted(model, taskId, attempt);
+    await this.undoAttempt(model, taskId, attempt);
     throw new GateUnavailableError(
       model,
       'acquire',
@@ -670,8 +670,11 @@ export class QueueGate {
     );
   }
 
-  /** An aborted waiter was admitted before it could leave: that admission, and only it, goes. */
-  private async giveBackAborted(model: string, taskId: string, attempt: string): Promise<void> {
+  /**
+   * Gives back the admission one acquire call took (an aborted waiter's, or one its replicas
+   * did not confirm), and only it; queued for retry when the store cannot be reached.
+   */
+  private async undoAttempt(model: string, taskId: string, attempt: string): Promise<void> {
     try {
       await this.call(model, 'release', () =>
         this.store.release({ gate: model, holder: taskId, fence: { attempt } }),
