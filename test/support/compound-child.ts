@@ -1,14 +1,13 @@
 import { Redis } from 'ioredis';
+import { serveFleetJobs } from './fleet-child';
 import { AcquireAbortedError } from '../../src/core/errors/acquire-aborted.error';
 import type { AcquireRequest, GateStore } from '../../src/core/gate-store';
 import { QueueGate } from '../../src/core/queue-gate';
 import { RedisGateStore } from '../../src/store/redis/redis-gate-store';
 import {
   sequenceKey,
-  type CompoundChildMessage,
   type CompoundGateKind,
   type CompoundJob,
-  type CompoundParentMessage,
   type CompoundResult,
 } from './compound-protocol';
 
@@ -17,10 +16,6 @@ import {
  * bootstrap of strictness-register.ts. Its workers take random tasks (a tenant or none, a cost,
  * waiting or not) through a QueueGate, note each admission in the ledger and hold it a few ms.
  */
-
-function send(message: CompoundChildMessage): void {
-  process.send?.(message);
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
@@ -119,18 +114,4 @@ async function run(job: CompoundJob): Promise<CompoundResult> {
   }
 }
 
-process.on('message', (message: CompoundParentMessage) => {
-  if (message.type === 'stop') {
-    process.disconnect();
-    return;
-  }
-  run(message.job).then(
-    (result) => send({ type: 'result', result }),
-    (error) => send({ type: 'failed', error: String(error) }),
-  );
-});
-
-// Without the parent there is nobody to report to.
-process.on('disconnect', () => process.exit(0));
-
-send({ type: 'ready' });
+serveFleetJobs(run);

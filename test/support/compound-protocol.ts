@@ -53,13 +53,6 @@ export interface CompoundResult {
   lastError?: string;
 }
 
-export type CompoundParentMessage = { type: 'run'; job: CompoundJob } | { type: 'stop' };
-
-export type CompoundChildMessage =
-  | { type: 'ready' }
-  | { type: 'result'; result: CompoundResult }
-  | { type: 'failed'; error: string };
-
 /** The ledger's sequence of a run. */
 export function sequenceKey(prefix: string): string {
   return `${prefix}ledger-sequence`;

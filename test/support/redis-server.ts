@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -113,10 +113,17 @@ export async function waitForPing(port: number, child: ChildProcess): Promise<vo
 }
 
 function ping(port: number): Promise<boolean> {
+  return answersPing(createConnection({ port, host: '127.0.0.1' }), 'connect');
+}
+
+/**
+ * True when the server on `socket` answers PING within 500 ms; `ready` is the socket's event
+ * once it may write (`secureConnect` for TLS).
+ */
+export function answersPing(socket: Socket, ready: 'connect' | 'secureConnect'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
     socket.setTimeout(500);
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once(ready, () => socket.write('PING\r\n'));
     socket.once('data', (data) => {
       socket.destroy();
       resolve(data.toString().startsWith('+PONG'));

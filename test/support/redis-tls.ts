@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { freePorts } from './free-ports';
+import { answersPing } from './redis-server';
 
 /** A private redis-server that speaks only TLS, with a throwaway CA. */
 export interface TlsRedisServer {
@@ -139,20 +140,7 @@ async function waitForTlsPing(port: number, ca: string, child: ChildProcess): Pr
 }
 
 function tlsPing(port: number, ca: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: HOST, port, ca });
-    socket.setTimeout(500);
-    socket.once('secureConnect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
+  return answersPing(connect({ host: HOST, port, ca }), 'secureConnect');
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -1,24 +1,15 @@
 import { Cluster, Redis } from 'ioredis';
 import { gateKey } from '../../src/store/redis/gate-key';
 import { checkGate } from './strictness-checker';
+import { serveFleetJobs } from './fleet-child';
 import { naiveGate, strictGate } from './strictness-gates';
-import {
-  counterKey,
-  type ChildMessage,
-  type ParentMessage,
-  type StrictnessJob,
-  type StrictnessResult,
-} from './strictness-protocol';
+import { counterKey, type StrictnessJob, type StrictnessResult } from './strictness-protocol';
 
 /*
  * One application instance of the strictness test, run in its own process through the bootstrap
  * of strictness-register.ts, which lets it run the TypeScript sources. It waits for a job, runs
  * the checker with its own Redis connection, and reports what it saw.
  */
-
-function send(message: ChildMessage): void {
-  process.send?.(message);
-}
 
 async function run(job: StrictnessJob): Promise<StrictnessResult> {
   const client = job.cluster
@@ -35,18 +26,4 @@ async function run(job: StrictnessJob): Promise<StrictnessResult> {
   }
 }
 
-process.on('message', (message: ParentMessage) => {
-  if (message.type === 'stop') {
-    process.disconnect();
-    return;
-  }
-  run(message.job).then(
-    (result) => send({ type: 'result', result }),
-    (error) => send({ type: 'failed', error: String(error) }),
-  );
-});
-
-// Without the parent there is nobody to report to.
-process.on('disconnect', () => process.exit(0));
-
-send({ type: 'ready' });
+serveFleetJobs(run);

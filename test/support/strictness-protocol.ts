@@ -30,13 +30,6 @@ export interface StrictnessResult {
   lastError?: string;
 }
 
-export type ParentMessage = { type: 'run'; job: StrictnessJob } | { type: 'stop' };
-
-export type ChildMessage =
-  | { type: 'ready' }
-  | { type: 'result'; result: StrictnessResult }
-  | { type: 'failed'; error: string };
-
 /** The in-flight counter of a run. */
 export function counterKey(prefix: string): string {
   return `${prefix}in-flight`;
