@@ -23,8 +23,9 @@ export function brokenStore(real: GateStore): GateStore {
         tenantUsed: 0,
       };
     }
-    // The gap between the two steps; any other request that reads now sees the same count.
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    // The gap between the two steps; any other request that reads now sees the same count. Wide
+    // enough that requests collide in it even on a loaded machine, where few are in flight.
+    await new Promise((resolve) => setTimeout(resolve, 50));
     return real.acquire({ ...request, limit: null });
   };
   return new Proxy(real, {
