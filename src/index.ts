@@ -10,6 +10,7 @@ export {
 } from './store/redis/gate-key';
 export type { GateLogger } from './core/gate-logger';
 export type * from './core/gate-results';
+export type * from './core/gate-observer';
 export type { KeepAliveHandle } from './core/lease-keep-alive';
 export { DEFAULT_LEASE_POLICY, leaseMilliseconds, type LeasePolicy } from './core/lease-policy';
 export type { GateLimit, LimitSource, ModelLimits, ModelLimitsEntry } from './core/limit-source';

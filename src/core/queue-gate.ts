@@ -7,6 +7,7 @@ import {
   StoreRefusal,
 } from './gate-store';
 import type { DoctorFinding } from './doctor';
+import type { GateObserver } from './gate-observer';
 import { AcquireAbortedError } from './errors/acquire-aborted.error';
 import { errorMessage } from './errors/error-message';
 import { withDeadline } from './deadline';
@@ -115,6 +116,8 @@ export interface QueueGateConfig {
   waiting?: WaitingOptions;
   /** Make admissions wait for replicas before they are answered (off by default). */
   durability?: DurabilityOptions;
+  /** Receive every acquire and release (metrics, dashboards); see {@link GateObserver}. */
+  observers?: readonly GateObserver[];
 }
 
 /**

@@ -4,6 +4,8 @@ import type { LeasePolicy } from '../core/lease-policy';
 import type { GateLimit, LimitSource } from '../core/limit-source';
 import type { PendingReleaseOptions } from '../core/pending-release-queue';
 import type { GateStore } from '../core/gate-store';
+import type { GateObserver } from '../core/gate-observer';
+import type { GateMetricsOptions } from '../otel/gate-metrics.options';
 import type { DurabilityOptions, WaitingOptions } from '../core/queue-gate';
 import type { QueueGateEventNames } from './task-lifecycle.events';
 
@@ -118,6 +120,16 @@ export interface QueueGateModuleOptions {
    * (`UnfitGateStoreError`) when the gate cannot work strictly on it. Default true.
    */
   doctor?: boolean;
+  /**
+   * Receive every acquire and release, synchronously on the gate's path (live dashboards,
+   * custom metrics); see `GateObserver`.
+   */
+  observers?: readonly GateObserver[];
+  /**
+   * Record OpenTelemetry metrics through `@opentelemetry/api` (an optional peer: install it and
+   * an SDK); `true` or the meter's options. Off by default. See docs/OPERATING.md.
+   */
+  metrics?: boolean | GateMetricsOptions;
 }
 
 /** A class that makes the module options, for `forRootAsync({ useClass | useExisting })`. */

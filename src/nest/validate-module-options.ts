@@ -34,6 +34,8 @@ const KNOWN_OPTIONS = Object.keys({
   waiting: true,
   doctor: true,
   durability: true,
+  observers: true,
+  metrics: true,
 } satisfies Record<keyof QueueGateModuleOptions, true>);
 
 const KNOWN_REDIS_OPTIONS = Object.keys({
@@ -122,6 +124,15 @@ export function validateModuleOptions(options: unknown): asserts options is Queu
     optional('durability.onShortfall', o.durability.onShortfall, (v) =>
       v === 'unavailable' || v === 'admit' ? undefined : "it must be 'unavailable' or 'admit'",
     );
+  }
+  if (o.observers !== undefined) {
+    if (!Array.isArray(o.observers)) fail('observers', o.observers, 'it must be an array');
+    o.observers.forEach((observer: unknown, index: number) => {
+      if (!isObject(observer)) fail(`observers[${index}]`, observer, 'it must be an object');
+    });
+  }
+  if (o.metrics !== undefined && typeof o.metrics !== 'boolean' && !isObject(o.metrics)) {
+    fail('metrics', o.metrics, 'it must be true, false or an object');
   }
   if (o.pendingReleases !== undefined) {
     if (!isObject(o.pendingReleases))
