@@ -1,5 +1,6 @@
 import type { GateLogger } from './gate-logger';
 import type { ReleaseFence, ReleaseReply } from './gate-store';
+import type { ReleaseOutcome } from './gate-observer';
 import { pairKey } from './pair-key';
 import { errorMessage } from './errors/error-message';
 
@@ -70,6 +71,9 @@ export class PendingReleaseQueue {
     private readonly send: (release: PendingRelease) => Promise<ReleaseReply>,
     private readonly options: PendingReleaseOptions,
     private readonly logger: GateLogger,
+    /** Told when a release is queued, lands (`landed`, `not_held`, `stale`) or is given up. */
+    private readonly onOutcome: (release: PendingRelease, outcome: ReleaseOutcome) => void = () =>
+      undefined,
   ) {}
 
   /** Releases waiting to land. */
@@ -90,6 +94,7 @@ export class PendingReleaseQueue {
   add(gate: string, holder: string, fence: ReleaseFence | undefined, cause: unknown): boolean {
     if (this.closed) {
       this.counts.undelivered++;
+      this.onOutcome({ gate, holder, fence, since: Date.now() }, 'dropped');
       this.logger.error(
         `Queue gate "${gate}": release of "${holder}" could not reach the store ` +
           `(${errorMessage(cause)}) after shutdown began; its slot comes back when its lease ends.`,
@@ -105,7 +110,9 @@ export class PendingReleaseQueue {
           'queued, retrying until it lands.',
       );
     }
-    this.entries.set(id, { gate, holder, fence, since: Date.now() });
+    const entry = { gate, holder, fence, since: Date.now() };
+    this.entries.set(id, entry);
+    this.onOutcome(entry, 'queued');
     this.schedule();
     return true;
   }
@@ -182,6 +189,8 @@ export class PendingReleaseQueue {
         this.entries.delete(id);
         landed++;
         if (result.value.stale) this.counts.stale++;
+        const { released, stale } = result.value;
+        this.onOutcome(entry, stale ? 'stale' : released ? 'landed' : 'not_held');
       });
       if (results.some((result) => result.status === 'rejected')) {
         this.failedRounds++;
@@ -203,6 +212,7 @@ export class PendingReleaseQueue {
     const [id, oldest] = this.entries.entries().next().value as [string, PendingRelease];
     this.entries.delete(id);
     this.counts.dropped++;
+    this.onOutcome(oldest, 'dropped');
     this.logger.error(
       `Queue gate "${oldest.gate}": pending-release queue is full (${this.options.maxSize}); ` +
         `dropped the release of "${oldest.holder}" queued ${Date.now() - oldest.since} ms ago. ` +

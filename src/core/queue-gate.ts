@@ -3,11 +3,12 @@ import {
   type AcquireReply,
   type GateStore,
   type ReleaseFence,
+  type ReleaseReply,
   type RemovableHolder,
   StoreRefusal,
 } from './gate-store';
 import type { DoctorFinding } from './doctor';
-import type { GateObserver } from './gate-observer';
+import type { GateObserver, ReleaseOutcome } from './gate-observer';
 import { AcquireAbortedError } from './errors/acquire-aborted.error';
 import { errorMessage } from './errors/error-message';
 import { withDeadline } from './deadline';
@@ -57,6 +58,7 @@ import {
   assertTenant,
   assertWaitMs,
 } from './validation';
+import { ObserverHub } from './observer-hub';
 import { type WaitOutcome, WaitRoom } from './wait-room';
 
 /** Keys a snapshot call looks at when no `count` is given. */
@@ -145,6 +147,7 @@ export class QueueGate {
   private readonly durability: { replicas: number; timeoutMs: number } | undefined;
   /** Ended leases this instance's calls reclaimed since it started. */
   private reclaimedTotal = 0;
+  private readonly observers: ObserverHub;
 
   constructor(
     /** The store that keeps the gates (Redis or memory). */
@@ -162,10 +165,12 @@ export class QueueGate {
     this.timeoutMs = config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     assertPeriodSeconds(this.timeoutMs / 1000, 'commandTimeoutMs / 1000');
     this.logger = config.logger ?? SILENT_LOGGER;
+    this.observers = new ObserverHub(config.observers ?? [], this.logger);
     this.pending = new PendingReleaseQueue(
       (release) => this.bounded(this.store.release(release)),
       { ...DEFAULT_PENDING_RELEASE_OPTIONS, ...config.pendingReleases },
       this.logger,
+      ({ gate, holder }, outcome) => this.observers.released(gate, holder, outcome),
     );
     this.durability = durabilityOf(config.durability);
     this.waiterLeaseMs = config.waiting?.waiterLeaseMs ?? DEFAULT_WAITER_LEASE_MS;
@@ -194,7 +199,8 @@ export class QueueGate {
    * does not stay taken if the acquire ran after all.
    */
   acquire(model: string, options: AcquireOptions = {}): Promise<AcquireResult> {
-    return this.admit(model, options.taskId ?? randomUUID(), options, false);
+    const taskId = options.taskId ?? randomUUID();
+    return this.observed(model, taskId, options, this.admit(model, taskId, options, false));
   }
 
   /**
@@ -208,7 +214,7 @@ export class QueueGate {
     taskId: string,
     options: Omit<AcquireOptions, 'taskId'> = {},
   ): Promise<AcquireResult> {
-    return this.admit(model, taskId, options, true);
+    return this.observed(model, taskId, options, this.admit(model, taskId, options, true));
   }
 
   /**
@@ -234,6 +240,7 @@ export class QueueGate {
         this.store.release({ gate: model, holder: taskId, fence }),
       );
       if (!fence) this.pending.cancel(model, taskId);
+      this.observers.released(model, taskId, releaseOutcome(reply));
       if (reply.stale) {
         throw new StaleTokenError(model, taskId, 'release', token!, reply.currentToken);
       }
@@ -471,6 +478,35 @@ export class QueueGate {
     return leaseMilliseconds(expectedSeconds, this.leasePolicy);
   }
 
+  /** Hands the call's outcome to the observers, if any; costs nothing when there are none. */
+  private observed(
+    model: string,
+    taskId: string,
+    options: Omit<AcquireOptions, 'taskId'>,
+    call: Promise<AcquireResult>,
+  ): Promise<AcquireResult> {
+    const observers = this.observers;
+    if (!observers.active) return call;
+    const started = performance.now();
+    const asked = {
+      model,
+      taskId,
+      cost: options.cost ?? 1,
+      tenant: options.tenant,
+      waits: (options.waitMs ?? 0) > 0,
+    };
+    return call.then(
+      (result) => {
+        observers.answered(asked, result, performance.now() - started);
+        return result;
+      },
+      (error: unknown) => {
+        observers.threw(asked, error, performance.now() - started);
+        throw error;
+      },
+    );
+  }
+
   private async admit(
     model: string,
     taskId: string,
@@ -679,9 +715,10 @@ export class QueueGate {
    */
   private async undoAttempt(model: string, taskId: string, attempt: string): Promise<void> {
     try {
-      await this.call(model, 'release', () =>
+      const reply = await this.call(model, 'release', () =>
         this.store.release({ gate: model, holder: taskId, fence: { attempt } }),
       );
+      this.observers.released(model, taskId, releaseOutcome(reply));
     } catch (error) {
       this.pending.add(
         model,
@@ -784,6 +821,10 @@ export class QueueGate {
   private bounded<T>(work: Promise<T>): Promise<T> {
     return withDeadline(work, this.timeoutMs);
   }
+}
+
+function releaseOutcome({ released, stale }: ReleaseReply): ReleaseOutcome {
+  return stale ? 'stale' : released ? 'landed' : 'not_held';
 }
 
 /** An unfenced release awaiting its answer, and whether an acquire of its task displaced it. */

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { DoctorFinding } from '../core/doctor';
 import { QueueGate } from '../core/queue-gate';
+import { createGateMetrics } from './create-gate-metrics';
 import type { GateStoreHandle } from './create-gate-store';
 import { eventNamesOf } from './event-names';
 import type { LifecycleEmitter } from './lifecycle-emitter';
@@ -41,8 +42,10 @@ export class QueueGateService
     @Inject(QUEUE_GATE_EVENT_EMITTER) emitter: LifecycleEmitter | null,
     private readonly connection: QueueGateConnection,
   ) {
+    const metrics = createGateMetrics(options.metrics);
     super(handle.store, {
       ...options,
+      observers: metrics ? [...(options.observers ?? []), metrics] : options.observers,
       logger: new Logger('QueueGate'),
       onLeaseLost: (model, taskId, token) =>
         emitter?.emit(
@@ -50,6 +53,7 @@ export class QueueGateService
           new TaskLifecycleEvent(model, taskId, { token }),
         ),
     });
+    metrics?.watch(this);
   }
 
   /**

@@ -1,0 +1,27 @@
+/**
+ * The gate's metric names, in OpenTelemetry's dotted style; a Prometheus exporter turns
+ * `queue_gate.acquires` into `queue_gate_acquires_total` and adds the unit to histograms
+ * (`queue_gate_acquire_duration_seconds`).
+ */
+export const METRIC_NAMES = {
+  acquires: 'queue_gate.acquires',
+  releases: 'queue_gate.releases',
+  reclaimedLeases: 'queue_gate.reclaimed_leases',
+  acquireDuration: 'queue_gate.acquire.duration',
+  waitDuration: 'queue_gate.wait.duration',
+  holdDuration: 'queue_gate.hold.duration',
+  used: 'queue_gate.used',
+  limit: 'queue_gate.limit',
+  waiting: 'queue_gate.waiting',
+  pendingReleases: 'queue_gate.pending_releases',
+} as const;
+
+/**
+ * Attributes on the instruments. The tenant is left out on purpose: one series per tenant
+ * would grow without bound.
+ */
+export const ATTRIBUTE_NAMES = {
+  model: 'queue_gate.model',
+  result: 'queue_gate.result',
+  refusedBy: 'queue_gate.refused_by',
+} as const;
