@@ -1,7 +1,7 @@
 /**
  * The benchmark's knobs. Defaults keep `npm run bench` at a few minutes on a 2-core machine;
- * BENCH_ROUNDS, BENCH_RUN_MS and BENCH_WAITING_MS shorten it while working on the benchmark
- * itself.
+ * BENCH_ROUNDS, BENCH_RUN_MS, BENCH_HTTP_ROUNDS, BENCH_HTTP_SECONDS, BENCH_WAITING_MS and
+ * BENCH_SCALE_OUT_MS shorten it while working on the benchmark itself.
  */
 export const BENCH = {
   /** Rounds of every interleaved comparison; results are medians over rounds. */
@@ -19,8 +19,14 @@ export const BENCH = {
     connections: 32,
     /** Seconds of one autocannon run. */
     seconds: positiveInt(process.env.BENCH_HTTP_SECONDS, 3),
+    /** Rounds per platform: fewer than the closed loop's, as there are two apps of four routes. */
+    rounds: positiveInt(process.env.BENCH_HTTP_ROUNDS, 5),
     /** Limit of the decorated route: high enough that nothing is refused. */
     limit: 100_000,
+    /** The throttled route's limit per window: no run comes near it, so nothing is refused. */
+    throttleLimit: 1_000_000_000,
+    /** The throttler's window, in ms. */
+    throttleTtlMs: 60_000,
   },
   memory: {
     /** Gate sizes measured for memory per slot and for acquire cost. */
@@ -56,6 +62,20 @@ export const BENCH = {
     replicas: 1,
     /** `durability.timeoutMs` of the durable contender (the option's default). */
     timeoutMs: 1_000,
+  },
+  scaleOut: {
+    /** Application processes of each point, on one Redis and on the Cluster. */
+    processes: [1, 2, 4],
+    /** Closed-loop callers in each process. */
+    callersPerProcess: 16,
+    /** Gates the callers spread over (caller i uses gate i mod this): on a Cluster, every shard. */
+    gates: 64,
+    /** Primaries of the Cluster (no replicas: every node's CPU is admissions' work). */
+    shards: 3,
+    /** Unmeasured start of each point: process start-up, JIT, the scripts loaded. */
+    warmUpMs: 1_000,
+    /** The measured window of each point, in ms. */
+    runMs: positiveInt(process.env.BENCH_SCALE_OUT_MS, 5_000),
   },
   scale: {
     /** Sequential acquires between two readings of the server's counters. */

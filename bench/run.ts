@@ -7,6 +7,7 @@ import { heldGates } from './sections/held-gates';
 import { measureHttp } from './sections/http';
 import { measureMemory } from './sections/memory';
 import { measureScale } from './sections/scale';
+import { measureScaleOut } from './sections/scale-out';
 import { measureThroughput } from './sections/throughput';
 import { measureWaiting } from './sections/waiting';
 import { describeMachine } from './support/machine';
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
     const http = await measureHttp(server.url);
     const waiting = await measureWaiting(server.url, stats);
     const durability = await measureDurability();
+    await work.flushall();
+    const scaleOut = await measureScaleOut(server.url);
     const wallSeconds = (performance.now() - started) / 1000;
     const results = {
       machine,
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
       scale,
       waiting,
       durability,
+      scaleOut,
       wallSeconds,
     };
     process.stdout.write(`${renderReport(results)}\n`);

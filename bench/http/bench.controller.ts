@@ -8,6 +8,7 @@ import {
   UseGuards,
   UseInterceptors,
 } from '@nestjs/common';
+import { ThrottlerGuard } from '@nestjs/throttler';
 import type { Observable } from 'rxjs';
 import { QueueLimited } from '../../src';
 import { BENCH } from '../config';
@@ -29,9 +30,10 @@ class PassThroughInterceptor implements NestInterceptor {
 }
 
 /**
- * The same tiny handler three times: behind the gate, bare, and behind a guard and an
- * interceptor that do nothing — the floor any decorator built from a guard and an interceptor
- * (as `@QueueLimited` is) starts from.
+ * The same tiny handler four times: behind the gate, bare, behind `@nestjs/throttler`'s guard
+ * (Redis storage, a limit no run reaches), and behind a guard and an interceptor that do
+ * nothing — the floor any decorator built from a guard and an interceptor (as `@QueueLimited`
+ * is) starts from.
  */
 @Controller()
 export class BenchController {
@@ -43,6 +45,12 @@ export class BenchController {
   @Get('gated')
   @QueueLimited('http-bench', { release: 'response', limit: BENCH.http.limit })
   gated(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('throttled')
+  @UseGuards(ThrottlerGuard)
+  throttled(): { ok: true } {
     return { ok: true };
   }
 

@@ -2,13 +2,15 @@ import { BENCH } from '../config';
 import { CONTENDERS } from '../contenders/all';
 import { renderDurability } from '../durability/report';
 import { queueGateKind } from '../contenders/queue-gate.contender';
-import { type Route, ROUTES } from '../sections/http';
+import { type HttpRun, type Platform, PLATFORMS, type Route, ROUTES } from '../sections/http';
 import { SCENARIOS } from '../sections/scenarios';
+import { renderScaleOut } from '../scale-out/report';
 import { renderWaiting } from '../waiting/report';
 import { num, table, times } from './markdown';
 import type { BenchResults } from './results';
 import {
   callsPerPairMedian,
+  httpAddedMs,
   httpMedian,
   httpRatio,
   scaleMedian,
@@ -28,6 +30,7 @@ export function renderReport(results: BenchResults): string {
     scale(results),
     renderWaiting(results.waiting),
     renderDurability(results.durability),
+    renderScaleOut(results.scaleOut),
     renderTargets(evaluateTargets(results)),
   ].join('\n\n');
 }
@@ -119,46 +122,81 @@ function serverTime({ throughput }: BenchResults): string {
 const ROUTE_LABELS: Record<Route, string> = {
   plain: '`GET /plain`',
   gated: "`GET /gated` (`@QueueLimited`, release: 'response')",
+  throttled: '`GET /throttled` (`@nestjs/throttler`, Redis storage)',
   noop: '`GET /noop` (a guard and an interceptor that do nothing)',
 };
 
+const PLATFORM_LABELS: Record<Platform, string> = { express: 'Express', fastify: 'Fastify' };
+
 function http({ http: runs }: BenchResults): string {
+  return renderHttp(runs);
+}
+
+/** Section 3, exported for the section's own entry. */
+export function renderHttp(runs: readonly HttpRun[]): string {
+  const { connections, seconds, rounds } = BENCH.http;
+  return [
+    '## 3. HTTP',
+    `autocannon, ${connections} connections, ${seconds} s per run, ${rounds} round${rounds === 1 ? '' : 's'} per ` +
+      'platform, the routes in a rotated order; the app in its own process, on Express and ' +
+      'then on Fastify, the gate and the throttler on the benchmark’s Redis. The handler returns ' +
+      'a constant, so the figures are the cost of everything around it. Latency is taken per ' +
+      'answer from autocannon’s own timing; “added” is the route’s p50 or p99 minus the plain ' +
+      'route’s in the same round (median over rounds). The throttled route’s limit is ' +
+      `${num(BENCH.http.throttleLimit)} per ${num(BENCH.http.throttleTtlMs / 1000)} s: it never ` +
+      'refuses.',
+    ...PLATFORMS.filter((platform) => runs.some((run) => run.platform === platform)).flatMap(
+      (platform) => [`### ${PLATFORM_LABELS[platform]}`, httpTable(runs, platform)],
+    ),
+  ].join('\n\n');
+}
+
+function httpTable(runs: readonly HttpRun[], platform: Platform): string {
+  const m = (route: Route, metric: (run: HttpRun) => number) =>
+    httpMedian(runs, platform, route, metric);
   const rows = ROUTES.map((route) => {
-    const mine = runs.filter((run) => run.route === route);
+    const mine = runs.filter((run) => run.platform === platform && run.route === route);
+    const isPlain = route === 'plain';
     return [
       ROUTE_LABELS[route],
-      num(httpMedian(runs, route, (run) => run.requestsPerSecond)),
-      route === 'plain' ? '—' : times(httpRatio(runs, route)),
+      num(m(route, (run) => run.requestsPerSecond)),
+      isPlain ? '—' : times(httpRatio(runs, platform, route)),
+      route === 'gated' ? times(httpRatio(runs, platform, 'gated', 'throttled')) : '—',
       num(
-        httpMedian(runs, route, (run) => run.p50Ms),
-        1,
+        m(route, (run) => run.p50Ms),
+        2,
       ),
+      isPlain ? '—' : signedMs(httpAddedMs(runs, platform, route, 'p50Ms')),
       num(
-        httpMedian(runs, route, (run) => run.p99Ms),
-        1,
+        m(route, (run) => run.p99Ms),
+        2,
       ),
+      isPlain ? '—' : signedMs(httpAddedMs(runs, platform, route, 'p99Ms')),
       num(mine.reduce((sum, run) => sum + run.non2xx, 0)),
       num(mine.reduce((sum, run) => sum + run.errors, 0)),
     ];
   });
-  return [
-    '## 3. HTTP on Express',
-    `autocannon, ${BENCH.http.connections} connections, ${BENCH.http.seconds} s per run, the ` +
-      'app in its own process; the handler returns a constant, so the figures are the cost of ' +
-      'everything around it.',
-    table(
-      [
-        'Route',
-        'Req/s',
-        'This ÷ plain',
-        'p50 (ms)',
-        'p99 (ms)',
-        'Non-2xx (all rounds)',
-        'Errors (all rounds)',
-      ],
-      rows,
-    ),
-  ].join('\n\n');
+  return table(
+    [
+      'Route',
+      'Req/s',
+      'This ÷ plain',
+      'This ÷ throttled',
+      'p50 (ms)',
+      'p50 added (ms)',
+      'p99 (ms)',
+      'p99 added (ms)',
+      'Non-2xx (all rounds)',
+      'Errors (all rounds)',
+    ],
+    rows,
+  );
+}
+
+/** Milliseconds with their sign: `+0.42`, `−0.10`. */
+function signedMs(value: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return `${value < 0 ? '−' : '+'}${num(Math.abs(value), 2)}`;
 }
 
 function memory({ memory: results }: BenchResults): string {

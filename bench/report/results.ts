@@ -3,6 +3,7 @@ import type { DurabilityResult } from '../sections/durability';
 import type { HttpRun } from '../sections/http';
 import type { MemoryResult } from '../sections/memory';
 import type { ScaleRun } from '../sections/scale';
+import type { ScaleOutResult } from '../sections/scale-out';
 import type { ThroughputRun } from '../sections/throughput';
 import type { WaitingResult } from '../sections/waiting';
 
@@ -15,6 +16,7 @@ export interface BenchResults {
   scale: ScaleRun[];
   waiting: WaitingResult[];
   durability: DurabilityResult;
+  scaleOut: ScaleOutResult;
   /** Seconds from start to report, redis-server start-up included. */
   wallSeconds: number;
 }

@@ -1,4 +1,4 @@
-import type { Route, HttpRun } from '../sections/http';
+import type { HttpRun, Platform, Route } from '../sections/http';
 import type { Scenario } from '../sections/scenarios';
 import type { ScaleRun } from '../sections/scale';
 import type { ThroughputRun } from '../sections/throughput';
@@ -56,21 +56,45 @@ export function callsPerPairMedian(
 
 export function httpMedian(
   runs: readonly HttpRun[],
+  platform: Platform,
   route: Route,
   metric: (run: HttpRun) => number,
 ): number {
-  return median(runs.filter((run) => run.route === route).map(metric));
+  return median(runs.filter((run) => run.platform === platform && run.route === route).map(metric));
 }
 
-/** Median over rounds of one route's rate over the plain route's. */
-export function httpRatio(runs: readonly HttpRun[], route: Route): number {
+/**
+ * Median over rounds of `metric(route)` compared with `metric(against)` on one platform, each
+ * comparison within one round: by default their ratio of req/s.
+ */
+export function httpRatio(
+  runs: readonly HttpRun[],
+  platform: Platform,
+  route: Route,
+  against: Route = 'plain',
+  compare: (mine: HttpRun, theirs: HttpRun) => number = (mine, theirs) =>
+    mine.requestsPerSecond / theirs.requestsPerSecond,
+): number {
+  const of = (round: number, name: Route) =>
+    runs.find((run) => run.platform === platform && run.round === round && run.route === name);
   return median(
     roundsOf(runs).flatMap((round) => {
-      const mine = runs.find((run) => run.round === round && run.route === route);
-      const plain = runs.find((run) => run.round === round && run.route === 'plain');
-      return mine && plain ? [mine.requestsPerSecond / plain.requestsPerSecond] : [];
+      const [mine, theirs] = [of(round, route), of(round, against)];
+      return mine && theirs ? [compare(mine, theirs)] : [];
     }),
   );
+}
+
+/** Median over rounds of the ms a route adds per request to the plain route's p50 or p99. */
+export function httpAddedMs(
+  runs: readonly HttpRun[],
+  platform: Platform,
+  route: Route,
+  percentile: 'p50Ms' | 'p99Ms',
+): number {
+  return httpRatio(runs, platform, route, 'plain', (mine, plain) => {
+    return mine[percentile] - plain[percentile];
+  });
 }
 
 export function scaleMedian(
