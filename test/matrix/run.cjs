@@ -1,11 +1,14 @@
-/* global __dirname, console, fetch, process, setTimeout, clearTimeout */
+/* global __dirname, Buffer, console, fetch, process, setTimeout, clearTimeout */
 // The package as users install it: builds and packs the library (`npm run build`, `npm pack`)
 // in a clean copy of the repository, checks the tarball, then installs it into each fixture app
 // of fixtures/ (the app's dependencies as a user would list them, npm's strict peer checks)
 // and boots the app against a private redis-server to run an admission check over real HTTP:
 // with a limit of 2, two requests are admitted (201) and keep their slots (release: 'event'),
 // the third is refused with 429 and Retry-After, the end of a task frees a slot, and a fourth
-// request is admitted. The typings fixture compiles a TypeScript consumer instead.
+// request is admitted. A row with @nestjs/terminus connects as its own ACL user and also serves
+// GET /health through nestjs-queue-gate/terminus: 200 with the gate's indicator up and its
+// details, then 503 with it down while the user may not touch the row's keys (a doctor error),
+// then 200 again. The typings fixture compiles a TypeScript consumer instead.
 //
 // Usage: node test/matrix/run.cjs [row ...]   (all rows by default)
 // Env: MATRIX_JOBS (rows at once, default 2), MATRIX_KEEP=1 (keep the temp dir).
@@ -33,6 +36,7 @@ const SHOWN = [
   'ioredis',
   '@nestjs/event-emitter',
   '@liaoliaots/nestjs-redis',
+  '@nestjs/terminus',
   'typescript',
 ];
 
@@ -117,6 +121,35 @@ function redisPing(port) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends one command to the matrix's Redis; resolves with the first line of the reply. */
+function redisCommand(port, ...args) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setTimeout(2000);
+    const encoded = args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('');
+    socket.on('connect', () => socket.write(`*${args.length}\r\n${encoded}`));
+    let reply = '';
+    socket.on('data', (data) => {
+      reply += data;
+      const end = reply.indexOf('\r\n');
+      if (end >= 0) {
+        socket.destroy();
+        resolve(reply.slice(0, end));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('timeout', () => {
+      socket.destroy();
+      reject(new Error(`redis-server did not answer ${args[0]}`));
+    });
+  });
+}
+
+async function aclSetUser(port, user, ...rules) {
+  const reply = await redisCommand(port, 'ACL', 'SETUSER', user, ...rules);
+  if (reply !== '+OK') throw new Error(`ACL SETUSER ${user} ${rules.join(' ')}: ${reply}`);
+}
 
 async function startRedis() {
   const port = await freePort();
@@ -236,17 +269,84 @@ function installedVersions(dir) {
   return versions;
 }
 
+/**
+ * `GET /health` of a row with `@nestjs/terminus`, whose app connects as `user`: 200 with the
+ * indicator `queue-gate` up and the details it gives (counters 0: no release failed, no lease
+ * ended unreleased; no doctor error); 503 with it down and the doctor's `access` error while
+ * the user may not touch the row's keys; 200 once it may again.
+ */
+async function healthChecks(url, { redisPort, user, keys }, expect) {
+  const health = async () => {
+    const response = await fetch(url);
+    const text = await response.text();
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = {};
+    }
+    return { status: response.status, text, body, gate: body.details?.['queue-gate'] };
+  };
+  const hasCounters = (gate) =>
+    [gate?.pendingReleases, gate?.droppedReleases, gate?.reclaimedLeases].every(
+      (count) => count === 0,
+    ) && Array.isArray(gate?.doctor);
+
+  const up = await health();
+  expect(up.status === 200, `/health: ${up.status} ${up.text}`);
+  expect(
+    up.body.status === 'ok' && up.gate?.status === 'up' && hasCounters(up.gate),
+    `/health: ${up.text}`,
+  );
+  expect(
+    up.gate.doctor.every((finding) => finding.severity !== 'error'),
+    `/health: a doctor error while up: ${up.text}`,
+  );
+  expect(
+    JSON.stringify(up.body.info?.['queue-gate']) === JSON.stringify(up.gate),
+    `/health: info and details differ: ${up.text}`,
+  );
+
+  await aclSetUser(redisPort, user, 'resetkeys', '~elsewhere:*');
+  let down;
+  try {
+    down = await health();
+  } finally {
+    await aclSetUser(redisPort, user, 'resetkeys', keys);
+  }
+  expect(down.status === 503, `/health without key access: ${down.status} ${down.text}`);
+  expect(
+    down.body.status === 'error' &&
+      down.gate?.status === 'down' &&
+      hasCounters(down.gate) &&
+      down.gate.doctor.some((f) => f.severity === 'error' && f.check === 'access') &&
+      JSON.stringify(down.body.error?.['queue-gate']) === JSON.stringify(down.gate),
+    `/health without key access: ${down.text}`,
+  );
+
+  const again = await health();
+  expect(again.status === 200, `/health with key access back: ${again.status} ${again.text}`);
+  return '/health up 200, down 503 (doctor error), up 200';
+}
+
 /** Boots the fixture and runs the admission check over HTTP. Returns a one-line summary. */
-async function admissionCheck(row, dir, redisPort, usesEvents) {
+async function admissionCheck(row, dir, redisPort, usesEvents, usesTerminus) {
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+  const keyPrefix = `matrix:${row}:`;
+  // A row with a health check connects as its own user, whose key access the check takes away.
+  const acl = usesTerminus
+    ? { redisPort, user: `matrix-${row}`, password: `pw-${process.pid}`, keys: `~${keyPrefix}*` }
+    : undefined;
+  if (acl) await aclSetUser(redisPort, acl.user, 'on', `>${acl.password}`, acl.keys, '&*', '+@all');
+  const credentials = acl ? `${acl.user}:${acl.password}@` : '';
   const logFile = path.join(dir, 'app.log');
   const out = fs.openSync(logFile, 'a');
   const child = spawn(process.execPath, [manifest.main], {
     cwd: dir,
     env: {
       ...process.env,
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      MATRIX_KEY_PREFIX: `matrix:${row}:`,
+      REDIS_URL: `redis://${credentials}127.0.0.1:${redisPort}`,
+      MATRIX_KEY_PREFIX: keyPrefix,
       NO_COLOR: '1',
     },
     stdio: ['ignore', 'pipe', out],
@@ -320,6 +420,7 @@ async function admissionCheck(row, dir, redisPort, usesEvents) {
     const fourth = await post(base);
     expect(fourth.status === 201, `4th request after the release: ${fourth.status}`);
     summary = `201 201 429 (Retry-After ${retryAfter}), release by ${via}, 201`;
+    if (acl) summary += `, ${await healthChecks(`http://127.0.0.1:${port}/health`, acl, expect)}`;
   } catch (error) {
     failure = error;
   }
@@ -377,7 +478,8 @@ async function runRow(row, tarball, redisPort) {
     } else {
       fs.copyFileSync(SHARED_APP, path.join(dir, 'app.cjs'));
       const usesEvents = Boolean(manifest.dependencies['@nestjs/event-emitter']);
-      result.detail = await admissionCheck(row, dir, redisPort, usesEvents);
+      const usesTerminus = Boolean(manifest.dependencies['@nestjs/terminus']);
+      result.detail = await admissionCheck(row, dir, redisPort, usesEvents, usesTerminus);
     }
     result.ok = true;
   } catch (error) {
@@ -402,6 +504,7 @@ function printTable(results) {
     short(r.versions, 'ioredis'),
     short(r.versions, '@nestjs/event-emitter'),
     short(r.versions, '@liaoliaots/nestjs-redis'),
+    short(r.versions, '@nestjs/terminus'),
     r.installSeconds ?? '-',
     r.detail.length > 110 ? `${r.detail.slice(0, 107)}...` : r.detail,
   ]);
@@ -413,6 +516,7 @@ function printTable(results) {
     'ioredis',
     'event-em.',
     'nestjs-redis',
+    'terminus',
     'inst. s',
     'check',
   ];

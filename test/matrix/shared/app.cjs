@@ -28,8 +28,12 @@ function decorate(target, decorators, key, index) {
  * - `POST /models/:model/tasks/:taskId/done?token=`: the task ended; its slot is released by a
  *   `succeeded` lifecycle event when the row has `@nestjs/event-emitter`, else by
  *   `QueueGateService.release`.
+ *
+ * With `terminus` (the row's `@nestjs/terminus` and `nestjs-queue-gate/terminus`), also
+ * `TerminusModule`, `QueueGateTerminusModule` and `GET /health`: a Terminus check of
+ * `QueueGateHealthIndicator.isHealthy('queue-gate')`.
  */
-function defineAppModule({ common, gate, eventEmitter, gateOptions, imports = [] }) {
+function defineAppModule({ common, gate, eventEmitter, terminus, gateOptions, imports = [] }) {
   const { Controller, Inject, Module, Optional, Param, Post, Query } = common;
   const {
     GateSlot,
@@ -86,8 +90,36 @@ function defineAppModule({ common, gate, eventEmitter, gateOptions, imports = []
   class AppModule {}
   const moduleImports = [...imports, QueueGateModule.forRoot({ isGlobal: true, ...gateOptions })];
   if (eventEmitter) moduleImports.unshift(eventEmitter.EventEmitterModule.forRoot());
-  decorate(AppModule, [Module({ imports: moduleImports, controllers: [TasksController] })]);
+  const controllers = [TasksController];
+  if (terminus) {
+    moduleImports.push(terminus.module.TerminusModule, terminus.gate.QueueGateTerminusModule);
+    controllers.push(defineHealthController(common, terminus));
+  }
+  decorate(AppModule, [Module({ imports: moduleImports, controllers })]);
   return AppModule;
+}
+
+/** `GET /health`: Terminus's check of the gate's indicator, bounded at 1 s. */
+function defineHealthController(common, terminus) {
+  const { Controller, Get, Inject } = common;
+  const { HealthCheck, HealthCheckService } = terminus.module;
+  const { QueueGateHealthIndicator } = terminus.gate;
+
+  class HealthController {
+    constructor(health, indicator) {
+      this.health = health;
+      this.indicator = indicator;
+    }
+
+    check() {
+      return this.health.check([() => this.indicator.isHealthy('queue-gate', { timeoutMs: 1000 })]);
+    }
+  }
+  decorate(HealthController.prototype, [Get('health'), HealthCheck()], 'check');
+  decorate(HealthController, [Inject(HealthCheckService)], undefined, 0);
+  decorate(HealthController, [Inject(QueueGateHealthIndicator)], undefined, 1);
+  decorate(HealthController, [Controller()]);
+  return HealthController;
 }
 
 /**
