@@ -35,22 +35,34 @@ export interface ResolvedLimits {
 
 /**
  * Resolves the limits of one call: the explicit `limit` argument (without a tenant share), else
- * `source`, else `defaultLimit`, else unlimited. 0 is normalised to null.
+ * `source`, else `defaultLimit`, else unlimited. 0 is normalised to null. Answers at once (and
+ * throws at once) unless `source` is a function, whose answer it awaits: the acquire path then
+ * takes no extra turn of the event loop for a limits map.
  */
-export async function resolveLimits(
+export function resolveLimits(
   model: string,
   explicit: GateLimit | undefined,
   source: LimitSource | undefined,
   defaultLimit: GateLimit | undefined,
-): Promise<ResolvedLimits> {
+): ResolvedLimits | Promise<ResolvedLimits> {
   if (explicit !== undefined) {
     assertLimit(explicit, 'the limit argument', model);
     return { limit: normalise(explicit), perTenant: null };
   }
-  if (source !== undefined) {
-    const found = typeof source === 'function' ? await source(model) : lookUp(source, model);
-    if (found !== undefined) return fromEntry(found, 'the limits option', model);
+  if (typeof source === 'function') {
+    return Promise.resolve()
+      .then(() => source(model))
+      .then((found) => fromFound(found, model, defaultLimit));
   }
+  return fromFound(source && lookUp(source, model), model, defaultLimit);
+}
+
+function fromFound(
+  found: ModelLimitsEntry | undefined,
+  model: string,
+  defaultLimit: GateLimit | undefined,
+): ResolvedLimits {
+  if (found !== undefined) return fromEntry(found, 'the limits option', model);
   const fallback = defaultLimit ?? null;
   assertLimit(fallback, 'the defaultLimit option', model);
   return { limit: normalise(fallback), perTenant: null };

@@ -11,6 +11,7 @@ import type { DoctorFinding } from './doctor';
 import type { GateObserver, ReleaseOutcome } from './gate-observer';
 import { AcquireAbortedError } from './errors/acquire-aborted.error';
 import { errorMessage } from './errors/error-message';
+import { CallDeadlines } from './call-deadlines';
 import { withDeadline } from './deadline';
 import { GateUnavailableError, type GateOperation } from './errors/gate-unavailable.error';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
@@ -148,6 +149,8 @@ export class QueueGate {
   /** Ended leases this instance's calls reclaimed since it started. */
   private reclaimedTotal = 0;
   private readonly observers: ObserverHub;
+  /** The bound on every store call of `commandTimeoutMs`: one timer for all of them. */
+  private readonly deadlines: CallDeadlines;
 
   constructor(
     /** The store that keeps the gates (Redis or memory). */
@@ -164,6 +167,7 @@ export class QueueGate {
     }
     this.timeoutMs = config.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     assertPeriodSeconds(this.timeoutMs / 1000, 'commandTimeoutMs / 1000');
+    this.deadlines = new CallDeadlines(this.timeoutMs);
     this.logger = config.logger ?? SILENT_LOGGER;
     this.observers = new ObserverHub(config.observers ?? [], this.logger);
     this.pending = new PendingReleaseQueue(
@@ -520,7 +524,9 @@ export class QueueGate {
     assertCost(cost);
     assertWaitMs(waitMs);
     const leaseMs = this.leaseOf(options.expectedSeconds);
-    const limits = await this.limitsOf(model, 'acquire', options.limit);
+    const found = this.limitsOf(model, 'acquire', options.limit);
+    // A limits map answers at once: no await, so no extra turn of the event loop.
+    const limits = found instanceof Promise ? await found : found;
     assertCostFits(model, cost, tenant, limits);
     if (signal?.aborted) throw new AcquireAbortedError(model, taskId, 0, signal.reason);
     const superseded = this.supersedeReleasesInFlight(model, taskId);
@@ -792,34 +798,41 @@ export class QueueGate {
     }
   }
 
-  private async limitsOf(
+  /** The call's limits: synchronous for a limits map, a promise for a limits function. */
+  private limitsOf(
     model: string,
     operation: GateOperation,
     explicit?: GateLimit,
-  ): Promise<ResolvedLimits> {
-    try {
-      return await resolveLimits(model, explicit, this.config.limits, this.config.defaultLimit);
-    } catch (error) {
-      if (error instanceof QueueGateError) throw error;
+  ): ResolvedLimits | Promise<ResolvedLimits> {
+    const unreadable = (error: unknown) =>
       // A limit that cannot be read (its database is down) cannot be enforced either.
-      throw new GateUnavailableError(model, operation, error);
+      error instanceof QueueGateError ? error : new GateUnavailableError(model, operation, error);
+    try {
+      const limits = resolveLimits(model, explicit, this.config.limits, this.config.defaultLimit);
+      return limits instanceof Promise
+        ? limits.catch((error: unknown) => Promise.reject(unreadable(error)))
+        : limits;
+    } catch (error) {
+      throw unreadable(error);
     }
   }
 
-  private async call<T>(
-    model: string,
-    operation: GateOperation,
-    work: () => Promise<T>,
-  ): Promise<T> {
+  /** A store call, bounded by `commandTimeoutMs`; any failure becomes `GateUnavailableError`. */
+  private call<T>(model: string, operation: GateOperation, work: () => Promise<T>): Promise<T> {
+    let started: Promise<T>;
     try {
-      return await this.bounded(work());
+      started = work();
     } catch (error) {
-      throw new GateUnavailableError(model, operation, error);
+      return Promise.reject(new GateUnavailableError(model, operation, error));
     }
+    return this.deadlines.bound(
+      started,
+      (error) => new GateUnavailableError(model, operation, error),
+    );
   }
 
   private bounded<T>(work: Promise<T>): Promise<T> {
-    return withDeadline(work, this.timeoutMs);
+    return this.deadlines.bound(work);
   }
 }
 
