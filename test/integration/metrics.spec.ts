@@ -156,6 +156,23 @@ describe('OpenTelemetry metrics', () => {
     expect((await waiter).acquired).toBe(true);
   });
 
+  it('reads at most gaugeModels gates, and no gate at all with gauges: false', async () => {
+    for (const name of ['g1', 'g2', 'g3']) await gate.acquire(name, { taskId: 'a' });
+    const capped = new GateMetrics(otel.provider.getMeter('capped'), { gaugeModels: 2 });
+    capped.watch(gate);
+    const off = new GateMetrics(otel.provider.getMeter('off'), { gauges: false });
+    off.watch(gate);
+
+    const { resourceMetrics } = await otel.collectByScope();
+    const used = (scope: string) =>
+      resourceMetrics.scopeMetrics
+        .find((metrics) => metrics.scope.name === scope)
+        ?.metrics.find((metric) => metric.descriptor.name === M.used)?.dataPoints.length ?? 0;
+    expect(used('test')).toBe(3);
+    expect(used('capped')).toBe(2);
+    expect(used('off')).toBe(0);
+  });
+
   it('reports an outage: unavailable acquires, queued releases that land later, no false zero gauges', async () => {
     await gate.acquire('m', { taskId: 'a' });
     await admin.client('PAUSE', 800, 'ALL');

@@ -4,6 +4,7 @@ import {
   MeterProvider,
   MetricReader,
   type MetricData,
+  type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 
 /** A reader the test collects from on demand (no export schedule). */
@@ -21,6 +22,8 @@ export interface CollectedMetrics {
   provider: MeterProvider;
   /** Collects now (gauges read the store) and returns the metrics by name. */
   collect(): Promise<Map<string, MetricData>>;
+  /** Collects now and returns the metrics as the SDK groups them, by meter. */
+  collectByScope(): Promise<{ resourceMetrics: ResourceMetrics }>;
   shutdown(): Promise<void>;
 }
 
@@ -37,6 +40,10 @@ export function collectedMetrics(): CollectedMetrics {
         for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric);
       }
       return byName;
+    },
+    async collectByScope() {
+      const { resourceMetrics } = await reader.collect();
+      return { resourceMetrics };
     },
     shutdown: () => provider.shutdown(),
   };
