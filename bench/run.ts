@@ -10,7 +10,7 @@ import { measureScale } from './sections/scale';
 import { measureScaleOut } from './sections/scale-out';
 import { measureThroughput } from './sections/throughput';
 import { measureWaiting } from './sections/waiting';
-import { describeMachine } from './support/machine';
+import { describeMachine, watchLoad } from './support/machine';
 import { progress } from './support/progress';
 import { saveRuns } from './support/save-runs';
 import { connect, disconnect } from './support/redis-client';
@@ -21,6 +21,7 @@ import { connect, disconnect } from './support/redis-client';
  */
 async function main(): Promise<void> {
   const started = performance.now();
+  const stopWatchingLoad = watchLoad();
   const server = await startRedisServer();
   stopOnInterrupt(server);
   progress(`redis-server on port ${server.port}`);
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
     const wallSeconds = (performance.now() - started) / 1000;
     const results = {
       machine,
+      load: stopWatchingLoad(),
       throughput,
       http,
       memory,

@@ -35,11 +35,20 @@ export function renderReport(results: BenchResults): string {
   ].join('\n\n');
 }
 
-function header({ machine, wallSeconds }: BenchResults): string {
+function header({ machine, load, wallSeconds }: BenchResults): string {
   return [
     '# nestjs-queue-gate benchmark',
     table(
-      ['Command', 'Cores', 'CPU', 'Node', 'Redis', 'Rounds', 'Wall time'],
+      [
+        'Command',
+        'Cores',
+        'CPU',
+        'Node',
+        'Redis',
+        'Rounds',
+        'Wall time',
+        'Load average (1 min): start, mean, max',
+      ],
       [
         [
           '`npm run bench`',
@@ -49,11 +58,19 @@ function header({ machine, wallSeconds }: BenchResults): string {
           machine.redis,
           `${BENCH.rounds} × ${BENCH.runMs} ms per contender and load`,
           `${num(wallSeconds)} s`,
+          `${num(load.atStart, 2)}, ${num(load.mean, 2)}, ${num(load.max, 2)}`,
         ],
       ],
     ),
     'Every figure is the median over rounds; every ratio is the median of ratios taken within ' +
       'one round, where the contenders ran back to back in a rotated order.',
+    'The load average counts the benchmark’s own processes too: Redis and the client, and in ' +
+      'sections 3, 6 and 8 the app or the workers, so a few runnable at a time.' +
+      (load.mean > 2 * machine.cores
+        ? ` **Disturbed run:** its mean, ${num(load.mean, 2)}, was over twice the ` +
+          `${machine.cores} cores: other work shared the machine, so absolute figures are low ` +
+          'and even the within-round ratios move more than on a quiet machine.'
+        : ''),
   ].join('\n\n');
 }
 

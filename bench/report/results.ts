@@ -1,4 +1,4 @@
-import type { Machine } from '../support/machine';
+import type { LoadOverRun, Machine } from '../support/machine';
 import type { DurabilityResult } from '../sections/durability';
 import type { HttpRun } from '../sections/http';
 import type { MemoryResult } from '../sections/memory';
@@ -10,6 +10,8 @@ import type { WaitingResult } from '../sections/waiting';
 /** Everything one `npm run bench` measured. */
 export interface BenchResults {
   machine: Machine;
+  /** The machine's load average while the benchmark ran. */
+  load: LoadOverRun;
   throughput: ThroughputRun[];
   http: HttpRun[];
   memory: MemoryResult[];

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { BENCH } from '../config';
 import { num, percent, table } from '../report/markdown';
 import type { ScaleOutPoint, ScaleOutResult } from '../sections/scale-out';
@@ -89,5 +90,13 @@ function summary(points: readonly ScaleOutPoint[]): string {
         `${num(widest.cpuUsecPerAdmission, 1)} µs of Redis CPU per admission in all.`,
     );
   }
+  const cores = availableParallelism();
+  sentences.push(
+    `This machine has ${cores} cores, shared by Redis (or the Cluster's ${BENCH.scaleOut.shards} ` +
+      'nodes), every application process and the benchmark itself: past ' +
+      `${cores - 1} process${cores - 1 === 1 ? '' : 'es'} the processes compete with Redis and ` +
+      'with each other for the same cores, so admissions/s shows the machine’s ceiling, not ' +
+      'Redis’s; what a Redis core admits is the CPU per admission’s figure.',
+  );
   return sentences.join(' ');
 }
