@@ -21,6 +21,7 @@ export type PublishCommand = 'PUBLISH' | 'SPUBLISH';
  * queue.
  */
 export interface GateScriptCommands {
+  /** The full form: a retry, a weighted or tenant's task, or one that may wait. */
   queueGateAcquire(
     key: string,
     book: string,
@@ -34,6 +35,18 @@ export interface GateScriptCommands {
     tenant: string,
     perTenant: number,
     waiterLeaseMs: number,
+    channel: string,
+    publish: PublishCommand,
+  ): Promise<number[]>;
+  /** The short form of a plain acquire: no retry, cost 1, no tenant, no waiting. */
+  queueGateAcquire(
+    key: string,
+    book: string,
+    queue: string,
+    holder: string,
+    limit: number,
+    leaseMs: number,
+    attempt: string,
     channel: string,
     publish: PublishCommand,
   ): Promise<number[]>;
@@ -88,9 +101,39 @@ export interface GateScriptCommands {
   ): Promise<(number | string)[]>;
 }
 
+/** The arguments of the acquire script, in either of its forms. */
+export type AcquireScriptArguments =
+  | [
+      key: string,
+      book: string,
+      queue: string,
+      holder: string,
+      limit: number,
+      leaseMs: number,
+      attempt: string,
+      renew: '0' | '1',
+      cost: number,
+      tenant: string,
+      perTenant: number,
+      waiterLeaseMs: number,
+      channel: string,
+      publish: PublishCommand,
+    ]
+  | [
+      key: string,
+      book: string,
+      queue: string,
+      holder: string,
+      limit: number,
+      leaseMs: number,
+      attempt: string,
+      channel: string,
+      publish: PublishCommand,
+    ];
+
 /** A pipeline that carries the acquire script, and `WAIT` after it. */
 export interface GateScriptPipeline {
-  queueGateAcquire(...args: Parameters<GateScriptCommands['queueGateAcquire']>): this;
+  queueGateAcquire(...args: AcquireScriptArguments): this;
   wait(replicas: number, timeoutMs: number): this;
   exec(): Promise<[Error | null, unknown][] | null>;
 }

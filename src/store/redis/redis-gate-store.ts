@@ -27,6 +27,7 @@ import { StoreRefusal } from '../../core/gate-store';
 import {
   defineGateScripts,
   type GateRedisClient,
+  type AcquireScriptArguments,
   type GateScriptPipeline,
   type PublishCommand,
 } from './gate-scripts';
@@ -122,27 +123,39 @@ export class RedisGateStore implements GateStore {
   }
 
   private async acquireOnce(request: AcquireRequest): Promise<AcquireReply> {
-    return this.acquireReply(await this.client.queueGateAcquire(...this.acquireArguments(request)));
+    const args = this.acquireArguments(request);
+    const reply =
+      args.length === 9
+        ? await this.client.queueGateAcquire(...args)
+        : await this.client.queueGateAcquire(...args);
+    return this.acquireReply(reply);
   }
 
-  private acquireArguments(
-    request: AcquireRequest,
-  ): Parameters<GateRedisClient['queueGateAcquire']> {
+  /**
+   * The script's short form for a plain acquire (most calls): every argument Redis receives is a
+   * Lua string the script pays for on each call, whether it uses it or not.
+   */
+  private acquireArguments(request: AcquireRequest): AcquireScriptArguments {
     const { gate, holder, limit, leaseMs, attempt, renew, cost = 1 } = request;
+    const { tenant = '', waiterLeaseMs = 0 } = request;
+    const perTenant = request.perTenant ?? 0;
+    const keys = [this.keyOf(gate), this.tokensKeyOf(gate), this.queueKeyOf(gate)] as const;
+    const channel = this.channelOf(gate);
+    if (!renew && cost === 1 && tenant === '' && perTenant === 0 && waiterLeaseMs === 0) {
+      return [...keys, holder, limit ?? 0, leaseMs, attempt, channel, this.publish];
+    }
     return [
-      this.keyOf(gate),
-      this.tokensKeyOf(gate),
-      this.queueKeyOf(gate),
+      ...keys,
       holder,
       limit ?? 0,
       leaseMs,
       attempt,
       renew ? '1' : '0',
       cost,
-      request.tenant ?? '',
-      request.perTenant ?? 0,
-      request.waiterLeaseMs ?? 0,
-      this.channelOf(gate),
+      tenant,
+      perTenant,
+      waiterLeaseMs,
+      channel,
       this.publish,
     ];
   }

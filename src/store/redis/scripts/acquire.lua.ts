@@ -14,42 +14,73 @@ export const ACQUIRE_LUA = `
 --   ARGV[2]  limit in units; 0 means unlimited (the holder is still recorded)
 --   ARGV[3]  lease length in ms
 --   ARGV[4]  attempt id: names this call, so that a release can undo it if its answer is lost
+--   then either the short form, for a plain acquire (no retry, cost 1, no tenant, no waiting):
+--   ARGV[5]  the channel that announces admissions handed to waiters
+--   ARGV[6]  the command that announces them: 'PUBLISH' or 'SPUBLISH'
+--   or the full form:
 --   ARGV[5]  '1' for a retry: a new admission (new token) even when the holder still holds
 --   ARGV[6]  cost: units this holder takes
 --   ARGV[7]  tenant, or '' for none
 --   ARGV[8]  the tenant's share of the limit in units; 0 means no share
 --   ARGV[9]  waiter lease in ms: when > 0 and the holder cannot be admitted, it joins the queue
 --            and must renew its place within this
---   ARGV[10] the channel that announces admissions handed to waiters
---   ARGV[11] the command that announces them: 'PUBLISH' or 'SPUBLISH'
+--   ARGV[10] the channel, as ARGV[5] of the short form
+--   ARGV[11] the command, as ARGV[6] of the short form
 -- Output:
 --   { admitted, alreadyHeld, used, reclaimed, expiresAt, now, token, refusedBy, position,
 --     tenantUsed }
 --   admitted and alreadyHeld are 0/1; used counts units after the call; expiresAt and token are
 --   0 when not admitted; refusedBy is 0 (admitted), 1 (the model's limit or waiters ahead) or
 --   2 (the tenant's share); position is the place in the queue (1 = next) when queued, else 0.
-${luaHelpers('book_fields', 'server_now', 'checked_integer', 'next_token', 'parse_admission', 'count_units', 'record_admission', 'drop_holder', 'outlive_lease', 'reclaim_ended', 'units_of', 'parse_waiter', 'dequeue', 'admit_waiters')}
+${luaHelpers('book_fields', 'server_now', 'checked_integer', 'next_token', 'parse_admission', 'count_units', 'seed_counters', 'format_admission', 'record_admission', 'drop_holder', 'outlive_lease', 'reclaim_ended', 'parse_waiter', 'dequeue', 'admit_waiters')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
-local holder = ARGV[1]
+local holder, attempt = ARGV[1], ARGV[4]
 local limit = checked_integer(ARGV[2], 'limit', 0, ${MAX_LIMIT})
 local lease_ms = checked_integer(ARGV[3], 'leaseMs', 1, ${MAX_LEASE_MS})
-local attempt = ARGV[4]
-local renew = ARGV[5] == '1'
-local cost = checked_integer(ARGV[6], 'cost', 1, ${MAX_LIMIT})
-local tenant = ARGV[7] ~= '' and ARGV[7] or false
-local per_tenant = checked_integer(ARGV[8], 'perTenant', 0, ${MAX_LIMIT})
-local waiter_lease_ms = checked_integer(ARGV[9], 'waiterLeaseMs', 0, ${MAX_LEASE_MS})
-local channel, publish = ARGV[10], ARGV[11]
+local renew, cost, tenant, per_tenant, waiter_lease_ms = false, 1, false, 0, 0
+if #ARGV > 6 then
+  renew = ARGV[5] == '1'
+  cost = checked_integer(ARGV[6], 'cost', 1, ${MAX_LIMIT})
+  tenant = ARGV[7] ~= '' and ARGV[7] or false
+  per_tenant = checked_integer(ARGV[8], 'perTenant', 0, ${MAX_LIMIT})
+  waiter_lease_ms = checked_integer(ARGV[9], 'waiterLeaseMs', 0, ${MAX_LEASE_MS})
+end
+local channel, publish = ARGV[#ARGV - 1], ARGV[#ARGV]
 local now_ms, now_us = server_now()
 
--- 1. Reclaim leases that ended.
-local reclaimed = reclaim_ended(key, book, now_ms)
+-- 1. One read of the book: last token, extra units, waiters, the expiry the keys were given,
+--    the bound on the oldest lease end, and the tenant's units when there is a tenant.
+local function read_book()
+  if tenant then
+    return redis.call('HMGET', book, '', EXTRA_UNITS, QUEUED, KEY_END, OLDEST,
+      TENANT_UNITS .. tenant)
+  end
+  return redis.call('HMGET', book, '', EXTRA_UNITS, QUEUED, KEY_END, OLDEST)
+end
+local fields = read_book()
 
--- 2. One read for the counters: last token, extra units, waiters, the tenant's units.
-local fields = redis.call('HMGET', book, '', EXTRA_UNITS, QUEUED, TENANT_UNITS .. (tenant or ''))
+-- 2. Reclaim leases that ended. While the book's bound on the oldest lease end lies ahead, none
+--    has, and there is nothing to look at. Otherwise reclaim, and bound the oldest lease left:
+--    in the book when it has a last token (else the admission below writes it, or nobody).
+local reclaimed = 0
+local oldest = tonumber(fields[5])
+local oldest_known = oldest ~= nil and oldest > now_ms
+if not oldest_known then
+  define_helpers()
+  reclaimed = reclaim_ended(key, book, now_ms)
+  oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  oldest_known = true
+  if fields[1] and oldest then
+    redis.call('HSET', book, OLDEST, oldest)
+  elseif fields[1] then
+    redis.call('HDEL', book, OLDEST)
+  end
+  -- Reclaimed holders took their units with them: read the counters again.
+  if reclaimed > 0 then fields = read_book() end
+end
 local last = tonumber(fields[1]) or 0
-
-local used = redis.call('ZCARD', key) + (tonumber(fields[2]) or 0)
+local holders = redis.call('ZCARD', key)
+local used = holders + (tonumber(fields[2]) or 0)
 
 -- 3. Waiters came first: hand them what is free before this newcomer may take anything. When
 --    not even one unit is free, nobody could be handed anything: skip the walk.
@@ -58,13 +89,20 @@ if (tonumber(fields[3]) or 0) > 0 then
   if limit ~= 0 and used >= limit then
     blocked = true
   else
+    define_helpers()
     blocked = admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
-    fields = redis.call('HMGET', book, '', EXTRA_UNITS, QUEUED, TENANT_UNITS .. (tenant or ''))
+    fields = read_book()
     last = tonumber(fields[1]) or 0
-    used = redis.call('ZCARD', key) + (tonumber(fields[2]) or 0)
+    holders = redis.call('ZCARD', key)
+    used = holders + (tonumber(fields[2]) or 0)
+    -- Admissions to waiters lower a bound they find; one they do not find stays unknown.
+    oldest = tonumber(fields[5])
+    oldest_known = oldest_known and (oldest ~= nil or holders == 0)
   end
 end
-local tenant_used = tenant and (tonumber(fields[4]) or 0) or 0
+local tenant_used = tenant and (tonumber(fields[6]) or 0) or 0
+-- The expiry the book records holds for the holders key only while that key exists.
+local key_end = holders > 0 and tonumber(fields[4]) or nil
 
 -- 4. Which limit, if any, refuses a new admission.
 local refused = 0
@@ -78,15 +116,41 @@ local expires_at = now_ms + lease_ms
 if refused == 0 then
   -- 5a. Room: NX adds a new holder and leaves one that already holds untouched.
   if redis.call('ZADD', key, 'NX', expires_at, holder) == 1 then
-    local token = next_token(book, now_us, last)
-    record_admission(book, holder, token, attempt, cost, tenant)
-    outlive_lease(key, book, expires_at, now_ms)
-    if tenant then tenant_used = tenant_used + cost end
+    if not (fields[1] and fields[2] and fields[3]) then
+      define_helpers()
+      seed_counters(book, fields)
+    end
+    local token = math.max(last + 1, now_us)
+    local value
+    if cost == 1 and not tenant then
+      value = string.format('%d:%s', token, attempt)
+    else
+      define_helpers()
+      value = format_admission(token, attempt, cost, tenant)
+      count_units(book, cost, tenant, 1)
+      tenant_used = tenant and tenant_used + cost or 0
+    end
+    -- One write: the admission, the last token, and the bound when this lease ends first.
+    if oldest_known and (not oldest or expires_at < oldest) then
+      redis.call('HSET', book, holder, value, '', token, OLDEST, expires_at)
+    else
+      redis.call('HSET', book, holder, value, '', token)
+    end
+    -- The keys must outlive the lease: mostly the expiry the book records already does, and a
+    -- holders key this call created takes it over.
+    local recorded_end = tonumber(fields[4])
+    if recorded_end and recorded_end >= expires_at + ${KEY_GRACE_MS} then
+      if holders == 0 then redis.call('PEXPIREAT', key, recorded_end) end
+    else
+      define_helpers()
+      outlive_lease(key, book, expires_at, key_end)
+    end
     return { 1, 0, used + cost, reclaimed, expires_at, now_ms, token, 0, 0, tenant_used }
   end
 end
 
 -- 5b. A holder that already holds keeps its one admission, whatever the limits say now.
+define_helpers()
 local held = redis.call('ZSCORE', key, holder)
 if not held then
   if waiter_lease_ms == 0 then
@@ -94,6 +158,7 @@ if not held then
   end
   -- 6. Join the queue (or renew a place already taken: the ticket stays, the attempt is this
   --    call's) and make the keys outlive the waiter's lease.
+  seed_counters(book, fields)
   local waiter = {
     deadline = now_ms + waiter_lease_ms, lease_ms = lease_ms, limit = limit,
     per_tenant = per_tenant, cost = cost, attempt = attempt, tenant = tenant,
@@ -104,7 +169,7 @@ if not held then
     redis.call('HINCRBY', book, QUEUED, 1)
   end
   redis.call('PEXPIREAT', queue, now_ms + waiter_lease_ms + ${KEY_GRACE_MS})
-  outlive_lease(key, book, now_ms + waiter_lease_ms, now_ms)
+  outlive_lease(key, book, now_ms + waiter_lease_ms, key_end)
   local position = redis.call('ZRANK', queue, holder) + 1
   return { 0, 0, used, reclaimed, 0, now_ms, 0, refused, position, tenant_used }
 end
@@ -125,11 +190,12 @@ local token, _, held_cost, held_tenant = parse_admission(value)
 if renew or not token then
   if value then count_units(book, held_cost, held_tenant, -1) end
   token = next_token(book, now_us, last)
-  record_admission(book, holder, token, renew and attempt or '', held_cost or 1, held_tenant)
+  record_admission(book, holder, token, renew and attempt or '', held_cost or 1, held_tenant,
+    expires_at)
 end
 
 -- 9. The keys must live at least as long as their longest lease.
-outlive_lease(key, book, expires_at, now_ms)
+outlive_lease(key, book, expires_at, key_end)
 
 return { 1, 1, used, reclaimed, expires_at, now_ms, token, 0, 0, tenant_used }
 `;

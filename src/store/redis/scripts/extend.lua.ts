@@ -17,6 +17,7 @@ export const EXTEND_LUA = `
 --   extended is 0/1; expiresAt is 0 when not extended; stale is 1 when the holder now holds a
 --   newer admission than the caller's token (nothing changed).
 ${luaHelpers('book_fields', 'server_now', 'checked_integer', 'parse_admission', 'count_units', 'drop_holder', 'outlive_lease')}
+define_helpers()
 local key, book = KEYS[1], KEYS[2]
 local holder = ARGV[1]
 local lease_ms = checked_integer(ARGV[2], 'leaseMs', 1, ${MAX_LEASE_MS})
@@ -29,8 +30,10 @@ if not held then
   return { 0, 0, now_ms, 0, 0 }
 end
 
--- 2. A caller whose admission was replaced (a retry took a new token) renews nothing.
-local value = redis.call('HGET', book, holder)
+-- 2. A caller whose admission was replaced (a retry took a new token) renews nothing. The same
+--    read gets the expiry the keys were given.
+local fields = redis.call('HMGET', book, holder, KEY_END)
+local value = fields[1]
 local token = parse_admission(value)
 if fenced_to ~= '' and token ~= tonumber(fenced_to) then
   return { 0, 0, now_ms, 1, token or 0 }
@@ -52,7 +55,7 @@ else
 end
 
 -- 5. The keys must live at least as long as the renewed lease.
-outlive_lease(key, book, expires_at, now_ms)
+outlive_lease(key, book, expires_at, tonumber(fields[2]))
 
 return { 1, expires_at, now_ms, 0, token or 0 }
 `;

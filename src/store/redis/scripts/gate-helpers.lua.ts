@@ -5,6 +5,14 @@
  */
 export const KEY_GRACE_MS = 24 * 3600 * 1000;
 
+/**
+ * How far past the grace a script pushes a gate's keys when it pushes them at all, in ms. The
+ * book records the expiry it set, so an acquire whose lease end plus the grace is still covered
+ * writes nothing: with leases of one length the keys are pushed about once per slack, not on
+ * every call.
+ */
+export const KEY_SLACK_MS = 3600 * 1000;
+
 /** Most queued waiters one script looks at when handing freed slots to the queue. */
 export const MAX_WAITERS_PER_HANDOFF = 64;
 
@@ -17,8 +25,9 @@ export const MAX_WAITERS_PER_HANDOFF = 64;
  * - the holders: a sorted set of holder ids scored by lease end;
  * - the book: a hash of each holder's admission (`<token>:<attempt>`, or
  *   `<token>:<attempt>:<cost>:<tenant>` for a weighted or tenant's task), the gate's last token
- *   under the field '', and the gate's counters and waiters under fields that start with the
- *   byte 0xFF, which no UTF-8 task id can start with;
+ *   under the field '', and under fields that start with the byte 0xFF, which no UTF-8 task id
+ *   can start with: the gate's counters, the expiry its keys were given, a bound on its oldest
+ *   lease end and its waiters;
  * - the queue: a sorted set of waiting holder ids scored by ticket (arrival order).
  */
 export const LUA_HELPERS = {
@@ -28,6 +37,8 @@ export const LUA_HELPERS = {
 local EXTRA_UNITS = '\\255x'  -- units held beyond one per holder: the sum of (cost - 1)
 local TENANT_UNITS = '\\255t' -- .. tenant: units the tenant's holders hold
 local QUEUED = '\\255q'       -- waiters in the queue
+local KEY_END = '\\255e'      -- the expiry last given to the holders and the book (server ms)
+local OLDEST = '\\255o'       -- no holder's lease ends before this (server ms); absent: unknown
 local TICKET = '\\255n'       -- the last ticket handed to a waiter
 local WAITER = '\\255w'       -- .. holder: the waiter's record (see parse_waiter)
 `,
@@ -76,28 +87,53 @@ local function parse_admission(value)
 end
 `,
   count_units: `
--- Adds sign * cost units to the gate (beyond its one per holder) and to the tenant, deleting a
--- counter that falls to 0 so an idle gate keeps no garbage.
-local function bump(book, field, delta)
-  if delta ~= 0 and redis.call('HINCRBY', book, field, delta) == 0 then
-    redis.call('HDEL', book, field)
+-- Adds sign * cost units to the gate (beyond its one per holder) and to the tenant. The gate's
+-- counter stays in the book at 0 (see seed_counters); a tenant's is deleted at 0, so tenants that
+-- come and go leave no garbage. A holder of cost 1 without a tenant changes no counter.
+local function count_units(book, cost, tenant, sign)
+  if cost ~= 1 then redis.call('HINCRBY', book, EXTRA_UNITS, sign * (cost - 1)) end
+  if tenant and redis.call('HINCRBY', book, TENANT_UNITS .. tenant, sign * cost) == 0 then
+    redis.call('HDEL', book, TENANT_UNITS .. tenant)
   end
 end
-local function count_units(book, cost, tenant, sign)
-  bump(book, EXTRA_UNITS, sign * (cost - 1))
-  if tenant then bump(book, TENANT_UNITS .. tenant, sign * cost) end
+`,
+  seed_counters: `
+-- Writes the fields read on every acquire that a book lacks (the last token, the extra units, the
+-- waiters), given as read by HMGET, with their empty values: in a new book (or one from before
+-- they stayed) ahead of its holders. A small hash is a list that Redis walks in order to find a
+-- field, and it walks all of it to answer that a field is absent; fields that are always there,
+-- near the front, are found in a few steps. Callers make sure the book gets an expiry.
+local function seed_counters(book, fields)
+  if fields[1] and fields[2] and fields[3] then return end
+  local seeds = {}
+  if not fields[1] then seeds[#seeds + 1] = ''; seeds[#seeds + 1] = 0 end
+  if not fields[2] then seeds[#seeds + 1] = EXTRA_UNITS; seeds[#seeds + 1] = 0 end
+  if not fields[3] then seeds[#seeds + 1] = QUEUED; seeds[#seeds + 1] = 0 end
+  redis.call('HSET', book, unpack(seeds))
+end
+`,
+  format_admission: `
+-- A holder's admission as the book stores it. string.format, as Lua's own number-to-string would
+-- write a token in exponent form.
+local function format_admission(token, attempt, cost, tenant)
+  if cost ~= 1 or tenant then
+    return string.format('%d:%s:%d:%s', token, attempt, cost, tenant or '')
+  end
+  return string.format('%d:%s', token, attempt)
 end
 `,
   record_admission: `
--- Records an admission: the holder's token with the attempt that took it (and its cost and
--- tenant when it has them), the gate's last token, and the units it takes. string.format, as
--- Lua's own number-to-string would write a token in exponent form.
-local function record_admission(book, holder, token, attempt, cost, tenant)
-  local value = string.format('%d:%s', token, attempt)
-  if cost ~= 1 or tenant then
-    value = value .. string.format(':%d:%s', cost, tenant or '')
+-- Records an admission of a holder whose lease ends at lease_end: its token with the attempt
+-- that took it (and its cost and tenant when it has them), the gate's last token, and the units
+-- it takes. A lease that ends before the book's bound on the oldest lowers it.
+local function record_admission(book, holder, token, attempt, cost, tenant, lease_end)
+  local value = format_admission(token, attempt, cost, tenant)
+  local oldest = tonumber(redis.call('HGET', book, OLDEST))
+  if oldest and lease_end < oldest then
+    redis.call('HSET', book, holder, value, '', token, OLDEST, lease_end)
+  else
+    redis.call('HSET', book, holder, value, '', token)
   end
-  redis.call('HSET', book, holder, value, '', token)
   count_units(book, cost, tenant, 1)
 end
 `,
@@ -114,15 +150,26 @@ local function drop_holder(key, book, holder, value)
 end
 `,
   outlive_lease: `
--- Pushes the expiry of both keys out to lease_end plus the grace, never pulling it in: a key that
+-- Keeps both keys alive for the grace past lease_end, never pulling an expiry in: a key that
 -- expired before one of its members' leases would drop a live slot and let the gate over-admit.
-local function outlive_lease(key, book, lease_end, now_ms)
-  local key_end = lease_end + ${KEY_GRACE_MS}
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 or now_ms + ttl < key_end then
-    redis.call('PEXPIREAT', key, key_end)
-    redis.call('PEXPIREAT', book, key_end)
+-- known_end is the expiry the book records as set on both (nil when unknown, or when the holders
+-- key was just created and has none yet); while it covers the lease, nothing is written. A push
+-- goes a slack further, so that leases of one length push once per slack, not on every call.
+-- Returns the expiry the book records afterwards.
+local function push_expiry(k, at)
+  -- GT never shortens an expiry, and leaves a key that has none as it is: that can only be a key
+  -- this script has just created, so that one gets its first expiry plainly.
+  if redis.call('PEXPIREAT', k, at, 'GT') == 0 and redis.call('PTTL', k) == -1 then
+    redis.call('PEXPIREAT', k, at)
   end
+end
+local function outlive_lease(key, book, lease_end, known_end)
+  if known_end and known_end >= lease_end + ${KEY_GRACE_MS} then return known_end end
+  local key_end = lease_end + ${KEY_GRACE_MS} + ${KEY_SLACK_MS}
+  redis.call('HSET', book, KEY_END, key_end)
+  push_expiry(key, key_end)
+  push_expiry(book, key_end)
+  return key_end
 end
 `,
   reclaim_ended: `
@@ -165,11 +212,11 @@ local function format_waiter(w)
 end
 `,
   dequeue: `
--- Takes a waiter out of the queue with its record.
+-- Takes a waiter out of the queue with its record (the waiter count stays in the book at 0).
 local function dequeue(queue, book, holder)
   redis.call('ZREM', queue, holder)
   redis.call('HDEL', book, WAITER .. holder)
-  bump(book, QUEUED, -1)
+  redis.call('HINCRBY', book, QUEUED, -1)
 end
 `,
   admit_waiters: `
@@ -180,8 +227,11 @@ end
 -- at its share cannot use the model's free units either, so it steps aside without blocking.
 -- Returns true when a waiter still blocks newcomers (or the walk ran out of its bound).
 local function admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
-  if (tonumber(redis.call('HGET', book, QUEUED)) or 0) == 0 then return false end
-  local units = units_of(key, book)
+  local counters = redis.call('HMGET', book, QUEUED, EXTRA_UNITS, KEY_END)
+  if (tonumber(counters[1]) or 0) == 0 then return false end
+  local units = redis.call('ZCARD', key) + (tonumber(counters[2]) or 0)
+  -- Without units held the holders key does not exist: the first admission creates it anew.
+  local key_end = units > 0 and tonumber(counters[3]) or nil
   local tenant_units = {}
   local admitted = {}
   local blocked, seen, start = false, 0, 0
@@ -213,8 +263,8 @@ local function admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
           -- A waiter that was admitted meanwhile by a call of its own keeps that admission.
           if redis.call('ZADD', key, 'NX', expires_at, holder) == 1 then
             local token = next_token(book, now_us)
-            record_admission(book, holder, token, w.attempt, w.cost, w.tenant)
-            outlive_lease(key, book, expires_at, now_ms)
+            record_admission(book, holder, token, w.attempt, w.cost, w.tenant, expires_at)
+            key_end = outlive_lease(key, book, expires_at, key_end)
             units = units + w.cost
             local tenant_used = 0
             if w.tenant then
@@ -237,7 +287,31 @@ end
 `,
 } as const;
 
-/** The Lua text of the named helpers, for the head of a script. */
+/** Helpers a script defines as it starts: constants, and what every call runs. */
+const EAGER: readonly (keyof typeof LUA_HELPERS)[] = [
+  'book_fields',
+  'server_now',
+  'checked_integer',
+];
+
+/**
+ * The Lua text of the named helpers, for the head of a script. Constants, the clock and the input
+ * check are defined at once; the other functions are declared, and defined when the script calls
+ * `define_helpers()`: a script defines every function it carries on every call, so one whose
+ * common path needs none of them defines none of them.
+ */
 export function luaHelpers(...names: (keyof typeof LUA_HELPERS)[]): string {
-  return names.map((name) => LUA_HELPERS[name]).join('');
+  const eager = names.filter((name) => EAGER.includes(name)).map((name) => LUA_HELPERS[name]);
+  const lazy = names.filter((name) => !EAGER.includes(name)).map((name) => LUA_HELPERS[name]);
+  if (lazy.length === 0) return eager.join('');
+  const text = lazy.join('');
+  const functions = [...text.matchAll(/^local function (\w+)/gm)].map((match) => match[1]);
+  const definitions = text.replace(/^local function /gm, 'function ').replace(/^(?=.)/gm, '  ');
+  return `${eager.join('')}
+-- Helpers of the paths most calls do not take, defined by define_helpers().
+local ${functions.join(', ')}
+local function define_helpers()
+  if ${functions[0]} then return end
+${definitions}end
+`;
 }

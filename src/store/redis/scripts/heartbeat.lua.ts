@@ -20,11 +20,12 @@ export const HEARTBEAT_LUA = `
 --   state 1 = queued: a is its place (1 = next);
 --   state 2 = admitted by that attempt: a is its token, b its lease end, c the units used;
 --   state 0 = gone: neither queued nor holding by that attempt (its place lapsed).
-${luaHelpers('book_fields', 'server_now', 'checked_integer', 'next_token', 'parse_admission', 'count_units', 'record_admission', 'drop_holder', 'outlive_lease', 'reclaim_ended', 'units_of', 'parse_waiter', 'dequeue', 'admit_waiters')}
+${luaHelpers('book_fields', 'server_now', 'checked_integer', 'next_token', 'parse_admission', 'count_units', 'format_admission', 'record_admission', 'drop_holder', 'outlive_lease', 'reclaim_ended', 'units_of', 'parse_waiter', 'dequeue', 'admit_waiters')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local waiter_lease_ms = checked_integer(ARGV[1], 'waiterLeaseMs', 1, ${MAX_LEASE_MS})
 local channel, publish = ARGV[2], ARGV[3]
 local now_ms, now_us = server_now()
+define_helpers()
 
 -- 1. Units of ended leases and of waiters that stopped renewing go to the queue.
 reclaim_ended(key, book, now_ms)
@@ -57,9 +58,10 @@ for i = 4, #ARGV, 2 do
 end
 
 -- 3. The queue and the book outlive every renewed place.
-if (tonumber(redis.call('HGET', book, QUEUED)) or 0) > 0 then
+local counters = redis.call('HMGET', book, QUEUED, KEY_END)
+if (tonumber(counters[1]) or 0) > 0 then
   redis.call('PEXPIREAT', queue, now_ms + waiter_lease_ms + ${KEY_GRACE_MS})
-  outlive_lease(key, book, now_ms + waiter_lease_ms, now_ms)
+  outlive_lease(key, book, now_ms + waiter_lease_ms, tonumber(counters[2]))
 end
 
 return states

@@ -18,10 +18,11 @@ export const LEAVE_LUA = `
 --   state 1 = it was queued and has left: a is the place it had (1 = next);
 --   state 2 = admitted by that attempt: a is its token, b its lease end, c the units used;
 --   state 0 = gone: neither queued nor holding by that attempt.
-${luaHelpers('book_fields', 'server_now', 'next_token', 'parse_admission', 'count_units', 'record_admission', 'drop_holder', 'outlive_lease', 'units_of', 'parse_waiter', 'dequeue', 'admit_waiters')}
+${luaHelpers('book_fields', 'server_now', 'next_token', 'parse_admission', 'count_units', 'format_admission', 'record_admission', 'drop_holder', 'outlive_lease', 'units_of', 'parse_waiter', 'dequeue', 'admit_waiters')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local holder, attempt = ARGV[1], ARGV[2]
 local channel, publish = ARGV[3], ARGV[4]
+define_helpers()
 
 -- 1. Still queued by this call: leave, and let the waiters behind have what it was waiting for
 --    (a heavy waiter at the head may have been holding them back).

@@ -26,7 +26,7 @@ export const RECONCILE_LUA = `
 -- Output:
 --   { added, removed, used }
 --   used counts units; added holders take one unit each and no tenant
-${luaHelpers('book_fields', 'server_now', 'checked_integer', 'next_token', 'parse_admission', 'count_units', 'record_admission', 'drop_holder', 'outlive_lease', 'reclaim_ended', 'units_of', 'parse_waiter', 'dequeue', 'admit_waiters')}
+${luaHelpers('book_fields', 'server_now', 'checked_integer', 'next_token', 'parse_admission', 'count_units', 'format_admission', 'record_admission', 'drop_holder', 'outlive_lease', 'reclaim_ended', 'units_of', 'parse_waiter', 'dequeue', 'admit_waiters')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local channel, publish = ARGV[1], ARGV[2]
 local lease_ms = checked_integer(ARGV[3], 'leaseMs', 1, ${MAX_LEASE_MS})
@@ -34,6 +34,7 @@ local spared = ARGV[4]
 local active_count = checked_integer(ARGV[5], 'active count', 0, #ARGV - 6)
 local mode = ARGV[6 + active_count]
 local now_ms, now_us = server_now()
+define_helpers()
 
 -- 1. Drop ended leases first, so that an active holder whose lease ended is added afresh.
 reclaim_ended(key, book, now_ms)
@@ -76,17 +77,21 @@ local expires_at = now_ms + lease_ms
 for holder, state in pairs(wanted) do
   if state == true then
     redis.call('ZADD', key, expires_at, holder)
-    record_admission(book, holder, next_token(book, now_us), '', 1, false)
+    record_admission(book, holder, next_token(book, now_us), '', 1, false, expires_at)
     added = added + 1
   end
 end
 
 -- 5. The keys must outlive their longest lease (kept leases may be longer than new ones), by the
---    grace in which a later acquire still reports leases that ended as reclaimed.
+--    grace in which a later acquire still reports leases that ended as reclaimed. This may pull
+--    the expiry in (the longest lease may be gone), so the book's record of it is rewritten: a
+--    record above the real expiry would let a later acquire skip a push it needs.
 local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
 if last[2] then
-  redis.call('PEXPIREAT', key, tonumber(last[2]) + ${KEY_GRACE_MS})
-  redis.call('PEXPIREAT', book, tonumber(last[2]) + ${KEY_GRACE_MS})
+  local key_end = tonumber(last[2]) + ${KEY_GRACE_MS}
+  redis.call('HSET', book, KEY_END, key_end)
+  redis.call('PEXPIREAT', key, key_end)
+  redis.call('PEXPIREAT', book, key_end)
 end
 
 -- 6. Units the reconcile freed go to the queue, in order.
