@@ -67,6 +67,8 @@ export class QueueGateGuard implements CanActivate {
   protected readonly logger = new Logger('QueueGate');
   /** The failOpen notice: once when the gate becomes unreachable, once when it is back. */
   private readonly outage = new OutageNotice(this.logger);
+  /** Each route's gate (null: none), by controller and handler. */
+  private readonly routes = new WeakMap<RouteTarget, WeakMap<RouteTarget, LimitedRoute | null>>();
 
   constructor(
     /** Reads the `@QueueLimited` and `@SkipQueueGate` metadata. */
@@ -233,31 +235,46 @@ export class QueueGateGuard implements CanActivate {
   }
 
   /**
-   * The route's `release` mode. An `@Sse()` route without its own `release` option streams:
-   * its slot is its stream, so it defaults to `'response'` (under `'event'` nothing would ever
-   * give back the slot of a stream whose client left). A module-wide default does not apply to
-   * it for the same reason; an explicit option on the route or its class does.
-   */
-  /**
    * The `@QueueLimited` route this call is for, with its options (module defaults, then the
    * class's, then the method's) and release mode; undefined when the gate does not apply.
+   * Metadata does not change once the app runs: each handler's answer is worked out once.
    */
-  private limitedRoute(
-    context: ExecutionContext,
-  ): { model: ModelSource; options: QueueLimitedOptions; mode: SlotRelease } | undefined {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(SKIP_QUEUE_GATE_METADATA, targets)) return;
+  private limitedRoute(context: ExecutionContext): LimitedRoute | undefined {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let handlers = this.routes.get(controller);
+    if (!handlers) this.routes.set(controller, (handlers = new WeakMap()));
+    let route = handlers.get(handler);
+    if (route === undefined) handlers.set(handler, (route = this.readRoute(handler, controller)));
+    return route ?? undefined;
+  }
+
+  private readRoute(handler: RouteTarget, controller: RouteTarget): LimitedRoute | null {
+    const targets = [handler, controller];
+    if (this.reflector.getAllAndOverride<boolean>(SKIP_QUEUE_GATE_METADATA, targets)) return null;
     const [onHandler, onClass] = targets.map((target) =>
       this.reflector.get<QueueLimitedMetadata | undefined>(QUEUE_LIMITED_METADATA, target),
     );
     const model = onHandler?.model ?? onClass?.model;
-    if (model === undefined) return;
+    if (model === undefined) return null;
     const options: QueueLimitedOptions = {
       ...this.moduleOptions.queueLimited,
       ...onClass?.options,
       ...onHandler?.options,
     };
-    return { model, options, mode: this.releaseMode(context, options) };
+    const own = onHandler?.options.release ?? onClass?.options.release;
+    return { model, options, mode: own ?? this.defaultReleaseMode(handler, options) };
+  }
+
+  /**
+   * The release mode of a route without its own `release` option. An `@Sse()` route streams:
+   * its slot is its stream, so it defaults to `'response'` (under `'event'` nothing would ever
+   * give back the slot of a stream whose client left). A module-wide default does not apply to
+   * it for the same reason.
+   */
+  private defaultReleaseMode(handler: RouteTarget, options: QueueLimitedOptions): SlotRelease {
+    if (this.reflector.get<boolean | undefined>(SSE_METADATA, handler)) return 'response';
+    return options.release ?? 'event';
   }
 
   /**
@@ -309,18 +326,6 @@ export class QueueGateGuard implements CanActivate {
     return options.headers !== false && (result.limit !== null || result.tenantLimit !== null);
   }
 
-  private releaseMode(context: ExecutionContext, options: QueueLimitedOptions): SlotRelease {
-    const own = [context.getHandler(), context.getClass()]
-      .map((target) =>
-        this.reflector.get<QueueLimitedMetadata | undefined>(QUEUE_LIMITED_METADATA, target),
-      )
-      .find((metadata) => metadata?.options.release !== undefined)?.options.release;
-    if (own) return own;
-    if (this.reflector.get<boolean | undefined>(SSE_METADATA, context.getHandler()))
-      return 'response';
-    return options.release ?? 'event';
-  }
-
   private attach(
     request: GateHttpPair['request'],
     response: any,
@@ -348,6 +353,16 @@ export class QueueGateGuard implements CanActivate {
     );
     return requestSlot;
   }
+}
+
+/** A controller class or a route handler: what Nest's metadata hangs on. */
+type RouteTarget = ReturnType<ExecutionContext['getHandler']>;
+
+/** A `@QueueLimited` route: its model, its merged options and how its slot goes back. */
+interface LimitedRoute {
+  model: ModelSource;
+  options: QueueLimitedOptions;
+  mode: SlotRelease;
 }
 
 const NOTHING_TO_RELEASE = { release: () => Promise.resolve(false) };
