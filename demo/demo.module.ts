@@ -7,6 +7,8 @@ import { BullDispatcher, DEMO_QUEUE, TaskProcessor } from './bullmq-tasks';
 import { DEMO_SETTINGS } from './demo.constants';
 import type { DemoSettings } from './demo.settings';
 import { GatesController } from './gates.controller';
+import { LiveFeed } from './live/live-feed';
+import { LiveController } from './live/live.controller';
 import { TaskRepository } from './task.repository';
 import { PoolDispatcher, TaskDispatcher } from './task-dispatcher';
 import { TasksController } from './tasks.controller';
@@ -21,6 +23,8 @@ import { WorkerPool } from './worker-pool';
 export class DemoModule {
   static forRoot(settings: DemoSettings): DynamicModule {
     const bull = settings.redisUrl ? bullParts(settings.redisUrl, settings.keyPrefix) : undefined;
+    // One feed per app: the gate reports to it, the live page reads it.
+    const feed = new LiveFeed();
     return {
       module: DemoModule,
       imports: [
@@ -30,12 +34,14 @@ export class DemoModule {
           ...(settings.redisUrl ? { redis: { url: settings.redisUrl } } : { store: 'memory' }),
           keyPrefix: settings.keyPrefix,
           limits: settings.limits,
+          observers: [feed],
         }),
         ...(bull?.imports ?? []),
       ],
-      controllers: [TasksController, GatesController],
+      controllers: [TasksController, GatesController, LiveController],
       providers: [
         { provide: DEMO_SETTINGS, useValue: settings },
+        { provide: LiveFeed, useValue: feed },
         TaskRepository,
         ...(bull?.providers ?? [WorkerPool, { provide: TaskDispatcher, useClass: PoolDispatcher }]),
       ],

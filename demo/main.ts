@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   await app.listen(port);
   const limits = Object.entries(settings.limits).map(([model, limit]) => `${model}=${limit}`);
   logger.log(`Listening on http://localhost:${port}. Limits: ${limits.join(', ')}.`);
+  logger.log(`Live page: http://localhost:${port}/`);
   logger.log('Try: npm run demo:load');
 }
 
