@@ -9,6 +9,8 @@ import type { DemoSettings } from './demo.settings';
 import { GatesController } from './gates.controller';
 import { LiveFeed } from './live/live-feed';
 import { LiveController } from './live/live.controller';
+import { DemoMetrics } from './metrics/demo-metrics';
+import { MetricsController } from './metrics/metrics.controller';
 import { TaskRepository } from './task.repository';
 import { PoolDispatcher, TaskDispatcher } from './task-dispatcher';
 import { TasksController } from './tasks.controller';
@@ -25,6 +27,7 @@ export class DemoModule {
     const bull = settings.redisUrl ? bullParts(settings.redisUrl, settings.keyPrefix) : undefined;
     // One feed per app: the gate reports to it, the live page reads it.
     const feed = new LiveFeed();
+    const metrics = new DemoMetrics();
     return {
       module: DemoModule,
       imports: [
@@ -35,13 +38,15 @@ export class DemoModule {
           keyPrefix: settings.keyPrefix,
           limits: settings.limits,
           observers: [feed],
+          metrics: { meterProvider: metrics.provider },
         }),
         ...(bull?.imports ?? []),
       ],
-      controllers: [TasksController, GatesController, LiveController],
+      controllers: [TasksController, GatesController, LiveController, MetricsController],
       providers: [
         { provide: DEMO_SETTINGS, useValue: settings },
         { provide: LiveFeed, useValue: feed },
+        { provide: DemoMetrics, useValue: metrics },
         TaskRepository,
         ...(bull?.providers ?? [WorkerPool, { provide: TaskDispatcher, useClass: PoolDispatcher }]),
       ],

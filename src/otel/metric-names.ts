@@ -1,7 +1,7 @@
 /**
- * The gate's metric names, in OpenTelemetry's dotted style; a Prometheus exporter turns
- * `queue_gate.acquires` into `queue_gate_acquires_total` and adds the unit to histograms
- * (`queue_gate_acquire_duration_seconds`).
+ * The gate's metric names, in OpenTelemetry's dotted style; the Prometheus exporter writes
+ * `queue_gate.acquires` as `queue_gate_acquires_total` and the acquire duration histogram as
+ * `queue_gate_acquire_duration_bucket`, `_sum` and `_count` (in seconds, the unit given).
  */
 export const METRIC_NAMES = {
   acquires: 'queue_gate.acquires',

@@ -69,6 +69,25 @@ describe('demo model gateway', () => {
     expect((await post('video-large')).status).toBe(202);
   });
 
+  it('serves the gate metrics in Prometheus text at /metrics', async () => {
+    await post('image-standard');
+    const response = await fetch(`${base}/metrics`);
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    const admitted = text
+      .split('\n')
+      .find(
+        (line) =>
+          line.startsWith('queue_gate_acquires_total{') &&
+          line.includes('queue_gate_model="image-standard"') &&
+          line.includes('queue_gate_result="admitted"'),
+      );
+    expect(admitted).toBeDefined();
+    expect(Number(admitted!.split(' ').pop())).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/^queue_gate_limit\{queue_gate_model="image-standard"[^}]*\} 5$/m);
+    expect(text).toContain('queue_gate_acquire_duration_bucket');
+  });
+
   it('answers 400 for a model the gateway does not serve, without touching any gate', async () => {
     const response = await post('no-such-model');
     expect(response.status).toBe(400);

@@ -1,10 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { existsSync, mkdirSync } from 'node:fs';
-import Module from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import type { Browser, Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { DemoModule } from '../../demo/demo.module';
 import { DEMO_LIMITS, type DemoSettings } from '../../demo/demo.settings';
 import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
@@ -30,18 +29,6 @@ if (!chromium) {
 // Functions given to the page run in the browser; the project compiles without the DOM types.
 declare const document: any;
 declare function getComputedStyle(element: unknown): { backgroundColor: string };
-
-/**
- * puppeteer-core is ESM only. Node (20.19+) can require() it, but jest's own require cannot
- * before Node 24.9; Node's loader is still reachable as `_load` on the `module` builtin that
- * jest hands out, so the package is loaded there, outside jest's module registry.
- */
-function loadPuppeteer(): typeof import('puppeteer-core') {
-  const path = require.resolve('puppeteer-core');
-  const nodeLoad = (Module as unknown as { _load?: (request: string, parent: null) => unknown })
-    ._load;
-  return (nodeLoad ? nodeLoad(path, null) : require(path)) as typeof import('puppeteer-core');
-}
 
 (chromium ? describe : describe.skip)('demo live page', () => {
   const keyPrefix = uniquePrefix('live-page');
@@ -71,7 +58,7 @@ function loadPuppeteer(): typeof import('puppeteer-core') {
     const { port } = app.getHttpServer().address() as AddressInfo;
     base = `http://127.0.0.1:${port}`;
 
-    browser = await loadPuppeteer().launch({
+    browser = await puppeteer.launch({
       executablePath: chromium,
       headless: true,
       // Root in a container: Chromium's sandbox needs user namespaces it may not have.
