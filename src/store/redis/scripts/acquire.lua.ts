@@ -32,11 +32,53 @@ export const ACQUIRE_LUA = `
 --   admitted and alreadyHeld are 0/1; used counts units after the call; expiresAt and token are
 --   0 when not admitted; refusedBy is 0 (admitted), 1 (the model's limit or waiters ahead) or
 --   2 (the tenant's share); position is the place in the queue (1 = next) when queued, else 0.
-${luaHelpers('book_fields', 'server_now', 'checked_integer', 'next_token', 'parse_admission', 'count_units', 'seed_counters', 'format_admission', 'record_admission', 'drop_holder', 'outlive_lease', 'reclaim_ended', 'parse_waiter', 'dequeue', 'admit_waiters')}
+${luaHelpers('book_fields', 'server_now', 'checked_integer')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local holder, attempt = ARGV[1], ARGV[4]
 local limit = checked_integer(ARGV[2], 'limit', 0, ${MAX_LIMIT})
 local lease_ms = checked_integer(ARGV[3], 'leaseMs', 1, ${MAX_LEASE_MS})
+local now_ms, now_us = server_now()
+local expires_at = now_ms + lease_ms
+
+-- 1. The common case, first and alone: a plain acquire (the short form) on a gate nobody waits
+--    at, whose book says that no lease has ended yet (its bound on the oldest lease end lies
+--    ahead) and that the keys' expiry already covers this lease. It reads the book once and
+--    writes the holder and its admission once each. Any other case goes on to the full path
+--    below, before anything was written here.
+if #ARGV == 6 then
+  local fields = redis.call('HMGET', book, '', EXTRA_UNITS, QUEUED, KEY_END, OLDEST)
+  local last, extra, queued = tonumber(fields[1]), tonumber(fields[2]), tonumber(fields[3])
+  local key_end, oldest = tonumber(fields[4]), tonumber(fields[5])
+  if last and extra and queued == 0 and oldest and oldest > now_ms and key_end
+    and key_end >= expires_at + ${KEY_GRACE_MS} then
+    local holders = redis.call('ZCARD', key)
+    local used = holders + extra
+    if limit == 0 or used < limit then
+      -- Room: NX adds a new holder (one that already holds takes the full path).
+      if redis.call('ZADD', key, 'NX', expires_at, holder) == 1 then
+        -- One write: the admission, the last token, and the bound when this lease ends first.
+        -- string.format, as Lua's own number-to-string would write a token in exponent form.
+        local token = math.max(last + 1, now_us)
+        local value = string.format('%d:%s', token, attempt)
+        if expires_at < oldest then
+          redis.call('HSET', book, holder, value, '', token, OLDEST, expires_at)
+        else
+          redis.call('HSET', book, holder, value, '', token)
+        end
+        -- A holders key this call created takes the expiry the book records for both keys.
+        if holders == 0 then redis.call('PEXPIREAT', key, key_end) end
+        return { 1, 0, used + 1, 0, expires_at, now_ms, token, 0, 0, 0 }
+      end
+    elseif not redis.call('ZSCORE', key, holder) then
+      -- Full, and not a holder already: refused by the model's limit.
+      return { 0, 0, used, 0, 0, now_ms, 0, 1, 0, 0 }
+    end
+  end
+end
+
+-- The full path: a retry, a weighted or tenant's task, one that may wait, a holder that already
+-- holds, waiters ahead, leases to reclaim, keys to keep alive, or a book to set up.
+${luaHelpers('next_token', 'parse_admission', 'count_units', 'seed_counters', 'format_admission', 'record_admission', 'drop_holder', 'outlive_lease', 'reclaim_ended', 'parse_waiter', 'dequeue', 'admit_waiters')}
 local renew, cost, tenant, per_tenant, waiter_lease_ms = false, 1, false, 0, 0
 if #ARGV > 6 then
   renew = ARGV[5] == '1'
@@ -46,9 +88,8 @@ if #ARGV > 6 then
   waiter_lease_ms = checked_integer(ARGV[9], 'waiterLeaseMs', 0, ${MAX_LEASE_MS})
 end
 local channel, publish = ARGV[#ARGV - 1], ARGV[#ARGV]
-local now_ms, now_us = server_now()
 
--- 1. One read of the book: last token, extra units, waiters, the expiry the keys were given,
+-- 2. One read of the book: last token, extra units, waiters, the expiry the keys were given,
 --    the bound on the oldest lease end, and the tenant's units when there is a tenant.
 local function read_book()
   if tenant then
@@ -59,14 +100,13 @@ local function read_book()
 end
 local fields = read_book()
 
--- 2. Reclaim leases that ended. While the book's bound on the oldest lease end lies ahead, none
+-- 3. Reclaim leases that ended. While the book's bound on the oldest lease end lies ahead, none
 --    has, and there is nothing to look at. Otherwise reclaim, and bound the oldest lease left:
 --    in the book when it has a last token (else the admission below writes it, or nobody).
 local reclaimed = 0
 local oldest = tonumber(fields[5])
 local oldest_known = oldest ~= nil and oldest > now_ms
 if not oldest_known then
-  define_helpers()
   reclaimed = reclaim_ended(key, book, now_ms)
   oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
   oldest_known = true
@@ -82,14 +122,13 @@ local last = tonumber(fields[1]) or 0
 local holders = redis.call('ZCARD', key)
 local used = holders + (tonumber(fields[2]) or 0)
 
--- 3. Waiters came first: hand them what is free before this newcomer may take anything. When
+-- 4. Waiters came first: hand them what is free before this newcomer may take anything. When
 --    not even one unit is free, nobody could be handed anything: skip the walk.
 local blocked = false
 if (tonumber(fields[3]) or 0) > 0 then
   if limit ~= 0 and used >= limit then
     blocked = true
   else
-    define_helpers()
     blocked = admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
     fields = read_book()
     last = tonumber(fields[1]) or 0
@@ -104,7 +143,7 @@ local tenant_used = tenant and (tonumber(fields[6]) or 0) or 0
 -- The expiry the book records holds for the holders key only while that key exists.
 local key_end = holders > 0 and tonumber(fields[4]) or nil
 
--- 4. Which limit, if any, refuses a new admission.
+-- 5. Which limit, if any, refuses a new admission.
 local refused = 0
 if blocked or (limit ~= 0 and used + cost > limit) then
   refused = 1
@@ -112,51 +151,32 @@ elseif tenant and per_tenant ~= 0 and tenant_used + cost > per_tenant then
   refused = 2
 end
 
-local expires_at = now_ms + lease_ms
 if refused == 0 then
-  -- 5a. Room: NX adds a new holder and leaves one that already holds untouched.
+  -- 6a. Room: NX adds a new holder and leaves one that already holds untouched. The counters a
+  --     book lacks are written first, ahead of the holder in a new book.
   if redis.call('ZADD', key, 'NX', expires_at, holder) == 1 then
-    if not (fields[1] and fields[2] and fields[3]) then
-      define_helpers()
-      seed_counters(book, fields)
-    end
-    local token = math.max(last + 1, now_us)
-    local value
-    if cost == 1 and not tenant then
-      value = string.format('%d:%s', token, attempt)
-    else
-      define_helpers()
-      value = format_admission(token, attempt, cost, tenant)
-      count_units(book, cost, tenant, 1)
-      tenant_used = tenant and tenant_used + cost or 0
-    end
-    -- One write: the admission, the last token, and the bound when this lease ends first.
+    seed_counters(book, fields)
+    local token = next_token(book, now_us, last)
+    local value = format_admission(token, attempt, cost, tenant)
     if oldest_known and (not oldest or expires_at < oldest) then
       redis.call('HSET', book, holder, value, '', token, OLDEST, expires_at)
     else
       redis.call('HSET', book, holder, value, '', token)
     end
-    -- The keys must outlive the lease: mostly the expiry the book records already does, and a
-    -- holders key this call created takes it over.
-    local recorded_end = tonumber(fields[4])
-    if recorded_end and recorded_end >= expires_at + ${KEY_GRACE_MS} then
-      if holders == 0 then redis.call('PEXPIREAT', key, recorded_end) end
-    else
-      define_helpers()
-      outlive_lease(key, book, expires_at, key_end)
-    end
+    count_units(book, cost, tenant, 1)
+    outlive_lease(key, book, expires_at, key_end)
+    if tenant then tenant_used = tenant_used + cost end
     return { 1, 0, used + cost, reclaimed, expires_at, now_ms, token, 0, 0, tenant_used }
   end
 end
 
--- 5b. A holder that already holds keeps its one admission, whatever the limits say now.
-define_helpers()
+-- 6b. A holder that already holds keeps its one admission, whatever the limits say now.
 local held = redis.call('ZSCORE', key, holder)
 if not held then
   if waiter_lease_ms == 0 then
     return { 0, 0, used, reclaimed, 0, now_ms, 0, refused, 0, tenant_used }
   end
-  -- 6. Join the queue (or renew a place already taken: the ticket stays, the attempt is this
+  -- 7. Join the queue (or renew a place already taken: the ticket stays, the attempt is this
   --    call's) and make the keys outlive the waiter's lease.
   seed_counters(book, fields)
   local waiter = {
@@ -174,7 +194,7 @@ if not held then
   return { 0, 0, used, reclaimed, 0, now_ms, 0, refused, position, tenant_used }
 end
 
--- 7. Refresh the holder's lease, never shortening it.
+-- 8. Refresh the holder's lease, never shortening it.
 held = tonumber(held)
 if expires_at > held then
   redis.call('ZADD', key, expires_at, holder)
@@ -182,7 +202,7 @@ else
   expires_at = held
 end
 
--- 8. Its token stays, unless this is a retry: a new admission (same units), undone by this
+-- 9. Its token stays, unless this is a retry: a new admission (same units), undone by this
 --    attempt's id. A holder recorded before tokens existed gets one, which no attempt may undo:
 --    this call did not admit it.
 local value = redis.call('HGET', book, holder)
@@ -194,7 +214,7 @@ if renew or not token then
     expires_at)
 end
 
--- 9. The keys must live at least as long as their longest lease.
+-- 10. The keys must live at least as long as their longest lease.
 outlive_lease(key, book, expires_at, key_end)
 
 return { 1, 1, used, reclaimed, expires_at, now_ms, token, 0, 0, tenant_used }

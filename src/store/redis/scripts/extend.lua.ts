@@ -17,7 +17,6 @@ export const EXTEND_LUA = `
 --   extended is 0/1; expiresAt is 0 when not extended; stale is 1 when the holder now holds a
 --   newer admission than the caller's token (nothing changed).
 ${luaHelpers('book_fields', 'server_now', 'checked_integer', 'parse_admission', 'count_units', 'drop_holder', 'outlive_lease')}
-define_helpers()
 local key, book = KEYS[1], KEYS[2]
 local holder = ARGV[1]
 local lease_ms = checked_integer(ARGV[2], 'leaseMs', 1, ${MAX_LEASE_MS})

@@ -287,31 +287,11 @@ end
 `,
 } as const;
 
-/** Helpers a script defines as it starts: constants, and what every call runs. */
-const EAGER: readonly (keyof typeof LUA_HELPERS)[] = [
-  'book_fields',
-  'server_now',
-  'checked_integer',
-];
-
 /**
- * The Lua text of the named helpers, for the head of a script. Constants, the clock and the input
- * check are defined at once; the other functions are declared, and defined when the script calls
- * `define_helpers()`: a script defines every function it carries on every call, so one whose
- * common path needs none of them defines none of them.
+ * The Lua text of the named helpers. A script defines every function it carries each time it
+ * runs, so a script with a common path puts that path first, with the constants, the clock and
+ * the input check, and the helpers of its other paths after it.
  */
 export function luaHelpers(...names: (keyof typeof LUA_HELPERS)[]): string {
-  const eager = names.filter((name) => EAGER.includes(name)).map((name) => LUA_HELPERS[name]);
-  const lazy = names.filter((name) => !EAGER.includes(name)).map((name) => LUA_HELPERS[name]);
-  if (lazy.length === 0) return eager.join('');
-  const text = lazy.join('');
-  const functions = [...text.matchAll(/^local function (\w+)/gm)].map((match) => match[1]);
-  const definitions = text.replace(/^local function /gm, 'function ').replace(/^(?=.)/gm, '  ');
-  return `${eager.join('')}
--- Helpers of the paths most calls do not take, defined by define_helpers().
-local ${functions.join(', ')}
-local function define_helpers()
-  if ${functions[0]} then return end
-${definitions}end
-`;
+  return names.map((name) => LUA_HELPERS[name]).join('');
 }

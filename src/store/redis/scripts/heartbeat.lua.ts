@@ -25,7 +25,6 @@ local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local waiter_lease_ms = checked_integer(ARGV[1], 'waiterLeaseMs', 1, ${MAX_LEASE_MS})
 local channel, publish = ARGV[2], ARGV[3]
 local now_ms, now_us = server_now()
-define_helpers()
 
 -- 1. Units of ended leases and of waiters that stopped renewing go to the queue.
 reclaim_ended(key, book, now_ms)

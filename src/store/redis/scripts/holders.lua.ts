@@ -13,7 +13,6 @@ export const HOLDERS_LUA = `
 --   a token is 0 for a holder that has none (recorded before tokens existed); a tenant is ''
 --   for none
 ${luaHelpers('parse_admission')}
-define_helpers()
 local key, book = KEYS[1], KEYS[2]
 local time = redis.call('TIME')
 local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)

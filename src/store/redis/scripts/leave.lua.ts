@@ -22,7 +22,6 @@ ${luaHelpers('book_fields', 'server_now', 'next_token', 'parse_admission', 'coun
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local holder, attempt = ARGV[1], ARGV[2]
 local channel, publish = ARGV[3], ARGV[4]
-define_helpers()
 
 -- 1. Still queued by this call: leave, and let the waiters behind have what it was waiting for
 --    (a heavy waiter at the head may have been holding them back).

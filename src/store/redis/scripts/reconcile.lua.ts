@@ -34,7 +34,6 @@ local spared = ARGV[4]
 local active_count = checked_integer(ARGV[5], 'active count', 0, #ARGV - 6)
 local mode = ARGV[6 + active_count]
 local now_ms, now_us = server_now()
-define_helpers()
 
 -- 1. Drop ended leases first, so that an active holder whose lease ended is added afresh.
 reclaim_ended(key, book, now_ms)

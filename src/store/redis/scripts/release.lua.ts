@@ -19,7 +19,7 @@ export const RELEASE_LUA = `
 --   released is 1 when the holder was removed; stale is 1 when a fence did not match the
 --   holder's current admission (then its slot stayed and currentToken names that admission).
 --   A release fenced to an attempt also takes that call's place in the queue, if it has one.
-${luaHelpers('book_fields', 'server_now', 'next_token', 'parse_admission', 'count_units', 'format_admission', 'record_admission', 'drop_holder', 'outlive_lease', 'parse_waiter', 'dequeue', 'admit_waiters')}
+${luaHelpers('book_fields')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local holder, fence, fenced_to = ARGV[1], ARGV[2], ARGV[3]
 local channel, publish = ARGV[4], ARGV[5]
@@ -28,12 +28,30 @@ local channel, publish = ARGV[4], ARGV[5]
 local fields = redis.call('HMGET', book, holder, QUEUED)
 local value, queued = fields[1], tonumber(fields[2]) or 0
 
--- 2. A release fenced to an attempt undoes that acquire whatever it became: if the call is
+-- 2. The common case, first and alone: nobody waits and the admission is a plain one
+--    ('<token>:<attempt>', cost 1, no tenant), so there are no units to count and nobody to hand
+--    them to. A fenced release leaves a newer admission of the same holder alone.
+if queued == 0 and value then
+  local token, attempt, rest = string.match(value, '^(%d+):([^:]*)(.*)$')
+  if rest == '' then
+    if fence == '' or (fence == 'token' and tonumber(token) == tonumber(fenced_to))
+      or (fence == 'attempt' and attempt == fenced_to) then
+      local released = redis.call('ZREM', key, holder)
+      redis.call('HDEL', book, holder)
+      return { released, 0, 0 }
+    end
+    return { 0, 1, tonumber(token) }
+  end
+end
+
+-- The full path: a weighted or tenant's admission, waiters, or no admission at all.
+${luaHelpers('server_now', 'next_token', 'parse_admission', 'count_units', 'format_admission', 'record_admission', 'drop_holder', 'outlive_lease', 'parse_waiter', 'dequeue', 'admit_waiters')}
+
+-- 3. A release fenced to an attempt undoes that acquire whatever it became: if the call is
 --    still queued (its answer was lost before it could wait), its place goes, or a slot handed
 --    to it later would have no one to give it back.
 local left_queue = false
 if fence == 'attempt' and queued > 0 then
-  define_helpers()
   local w = parse_waiter(redis.call('HGET', book, WAITER .. holder))
   if w and w.attempt == fenced_to then
     dequeue(queue, book, holder)
@@ -41,35 +59,27 @@ if fence == 'attempt' and queued > 0 then
   end
 end
 
--- 3. A fenced release leaves a newer admission of the same holder alone. (A holder and its
+-- 4. A fenced release leaves a newer admission of the same holder alone. (A holder and its
 --    admission are always written and removed together, so an admission means it holds.)
 local released, stale, current = 0, 0, 0
-if value then
-  local token, attempt = string.match(value, '^(%d+):([^:]*)')
-  token = tonumber(token)
-  if fence == '' or (fence == 'token' and token == tonumber(fenced_to))
-    or (fence == 'attempt' and attempt == fenced_to) then
-    released = redis.call('ZREM', key, holder)
-    redis.call('HDEL', book, holder)
-    -- A weighted or tenant's admission ('<token>:<attempt>:<cost>:<tenant>') gives back the
-    -- units it took beyond its one.
-    if string.find(value, '^%d+:[^:]*:') then
-      define_helpers()
-      local _, _, cost, tenant = parse_admission(value)
-      count_units(book, cost, tenant, -1)
+if fence == '' then
+  released = drop_holder(key, book, holder, value)
+else
+  local token, attempt = parse_admission(value)
+  if token then
+    local matches = (fence == 'token' and token == tonumber(fenced_to))
+      or (fence == 'attempt' and attempt == fenced_to)
+    if matches then
+      released = drop_holder(key, book, holder, value)
+    else
+      stale, current = 1, token
     end
-  else
-    stale, current = 1, token
   end
-elseif fence == '' then
-  -- A holder without an admission (recorded before tokens existed) goes all the same.
-  released = redis.call('ZREM', key, holder)
 end
 
--- 4. Freed units, or a place that held others back, go to the queue, in order.
+-- 5. Freed units, or a place that held others back, go to the queue, in order.
 if (released == 1 or left_queue) and queued > 0 then
   local now_ms, now_us = server_now()
-  define_helpers()
   admit_waiters(key, book, queue, channel, publish, now_ms, now_us)
 end
 

@@ -15,7 +15,6 @@ export const SNAPSHOT_LUA = `
 --   { now, used, holders, waiting, soonestLeaseEnd, latestLeaseEnd, ended }
 --   lease ends are -1 without live holders
 ${luaHelpers('book_fields', 'server_now', 'parse_admission')}
-define_helpers()
 local key, book = KEYS[1], KEYS[2]
 
 -- 1. Only a sorted set is a gate's holders: anything else (or nothing) is no gate.

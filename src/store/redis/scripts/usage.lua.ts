@@ -13,7 +13,6 @@ export const USAGE_LUA = `
 --   { used, now, holders, waiting, tenantUsed }
 --   used counts units; tenantUsed is 0 without a tenant
 ${luaHelpers('book_fields', 'server_now', 'parse_admission')}
-define_helpers()
 local key, book = KEYS[1], KEYS[2]
 local tenant = ARGV[1]
 local now_ms = server_now()
