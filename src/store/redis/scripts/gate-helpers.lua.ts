@@ -1,7 +1,8 @@
 /**
- * How long a gate's keys outlive its longest lease, in ms. Within this margin an acquire still
- * finds holders whose leases ended and reports them as `reclaimed` (the leak signal), even when
- * every holder of the gate leaked; past it the keys of an unused gate go away as garbage.
+ * How long a gate's keys outlive its longest lease at least, in ms (at most this plus
+ * {@link KEY_SLACK_MS}). Within this margin an acquire still finds holders whose leases ended and
+ * reports them as `reclaimed` (the leak signal), even when every holder of the gate leaked; past
+ * it the keys of an unused gate go away as garbage.
  */
 export const KEY_GRACE_MS = 24 * 3600 * 1000;
 
