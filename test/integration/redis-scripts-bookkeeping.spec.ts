@@ -180,39 +180,79 @@ describe('gate scripts: bookkeeping of the common path', () => {
   });
 
   describe('the short form of a plain acquire', () => {
-    it('admits as the full form does, and fills in the defaults', async () => {
-      const channel = store.channelOf('m');
-      const keys = [store.keyOf('m'), store.tokensKeyOf('m'), store.queueKeyOf('m')] as const;
-      const short = await scripts.queueGateAcquire(...keys, 's', 1, HOUR, 'x', channel, 'PUBLISH');
-      expect(short.slice(0, 4)).toEqual([1, 0, 1, 0]);
-      expect(short.slice(7)).toEqual([0, 0, 0]);
-      // The gate is full at 1: the short form is refused without waiting, the full one queues.
-      const refused = await scripts.queueGateAcquire(
-        ...keys,
-        'r',
-        1,
+    const keys = () => [store.keyOf('m'), store.tokensKeyOf('m'), store.queueKeyOf('m')] as const;
+    const short = (holder: string, limit: number, attempt: string) =>
+      scripts.queueGateAcquire(
+        ...keys(),
+        holder,
+        limit,
         HOUR,
-        'y',
-        channel,
+        attempt,
+        store.channelOf('m'),
         'PUBLISH',
       );
-      expect([refused[0], refused[7], refused[8]]).toEqual([0, 1, 0]);
-      const queued = await scripts.queueGateAcquire(
-        ...keys,
-        'q',
-        1,
-        HOUR,
-        'z',
-        '0',
-        1,
-        '',
-        0,
-        5_000,
-        channel,
-        'PUBLISH',
-      );
-      expect([queued[0], queued[8]]).toEqual([0, 1]);
-      expect(await client.hget(store.tokensKeyOf('m'), 's')).toBe(`${short[6]}:x`);
+
+    it('answers its common path in one string, and anything else as the full form does', async () => {
+      // A new book takes the full path, which sets the book up.
+      const first = await short('first', 2, 'f');
+      expect(Array.isArray(first) && first.slice(0, 4)).toEqual([1, 0, 1, 0]);
+      // The common path: '<admitted>:<used>:<expiresAt>:<now>:<token>'.
+      const admitted = await short('s', 2, 'x');
+      expect(typeof admitted).toBe('string');
+      const [ok, used, expiresAt, now, token] = String(admitted).split(':').map(Number);
+      expect([ok, used, expiresAt - now]).toEqual([1, 2, HOUR]);
+      expect(await client.hget(store.tokensKeyOf('m'), 's')).toBe(`${token}:x`);
+      expect(Number(await client.zscore(store.keyOf('m'), 's'))).toBe(expiresAt);
+      // Full: a newcomer is refused there, a holder that already holds takes the full path.
+      expect(
+        String(await short('r', 2, 'y'))
+          .split(':')
+          .slice(0, 3),
+      ).toEqual(['0', '2', '0']);
+      const again = await short('s', 2, 'z');
+      expect(Array.isArray(again) && again.slice(0, 2)).toEqual([1, 1]);
+      expect(Array.isArray(again) && again[6]).toBe(token);
+    });
+
+    it('is read by the store as the full answer', async () => {
+      await store.acquire({ gate: 'm', holder: 'a', limit: 2, leaseMs: HOUR, attempt: 'a' });
+      const common = await store.acquire({
+        gate: 'm',
+        holder: 'b',
+        limit: 2,
+        leaseMs: HOUR,
+        attempt: 'b',
+      });
+      expect(common).toMatchObject({
+        admitted: true,
+        alreadyHeld: false,
+        used: 2,
+        reclaimed: 0,
+        refusedBy: null,
+        position: null,
+        tenantUsed: 0,
+      });
+      expect(common.expiresAt! - common.now).toBe(HOUR);
+      const refused = await store.acquire({
+        gate: 'm',
+        holder: 'c',
+        limit: 2,
+        leaseMs: HOUR,
+        attempt: 'c',
+      });
+      expect(refused).toMatchObject({
+        admitted: false,
+        used: 2,
+        expiresAt: null,
+        token: null,
+        refusedBy: 'model',
+      });
+      const released = await store.release({
+        gate: 'm',
+        holder: 'b',
+        fence: { token: common.token! },
+      });
+      expect(released).toEqual({ released: true, stale: false, currentToken: null });
     });
   });
 });

@@ -38,7 +38,10 @@ export interface GateScriptCommands {
     channel: string,
     publish: PublishCommand,
   ): Promise<number[]>;
-  /** The short form of a plain acquire: no retry, cost 1, no tenant, no waiting. */
+  /**
+   * The short form of a plain acquire: no retry, cost 1, no tenant, no waiting. Its common path
+   * answers one string, `<admitted>:<used>:<expiresAt>:<now>:<token>`.
+   */
   queueGateAcquire(
     key: string,
     book: string,
@@ -49,7 +52,7 @@ export interface GateScriptCommands {
     attempt: string,
     channel: string,
     publish: PublishCommand,
-  ): Promise<number[]>;
+  ): Promise<number[] | string>;
   queueGateRelease(
     key: string,
     book: string,
@@ -59,7 +62,7 @@ export interface GateScriptCommands {
     fencedTo: string,
     channel: string,
     publish: PublishCommand,
-  ): Promise<number[]>;
+  ): Promise<number[] | number>;
   queueGateExtend(
     key: string,
     book: string,

@@ -113,7 +113,7 @@ export class RedisGateStore implements GateStore {
     pipeline.wait(durability.replicas, durability.timeoutMs);
     const results = (await pipeline.exec()) ?? [];
     const [[scriptError, reply], [waitError, replicated]] = results as [
-      [Error | null, number[]],
+      [Error | null, number[] | string],
       [Error | null, number],
     ];
     if (scriptError) throw scriptError;
@@ -160,7 +160,8 @@ export class RedisGateStore implements GateStore {
     ];
   }
 
-  private acquireReply(reply: number[]): AcquireReply {
+  private acquireReply(scriptReply: number[] | string): AcquireReply {
+    const reply = typeof scriptReply === 'string' ? compactAcquireReply(scriptReply) : scriptReply;
     const [admitted, alreadyHeld, used, reclaimed, expiresAt, now, token] = reply;
     const [refusedBy, position, tenantUsed] = reply.slice(7);
     return {
@@ -184,7 +185,7 @@ export class RedisGateStore implements GateStore {
         : 'token' in fence
           ? (['token', String(fence.token)] as const)
           : (['attempt', fence.attempt] as const);
-    const [released, stale, currentToken] = await this.client.queueGateRelease(
+    const reply = await this.client.queueGateRelease(
       this.keyOf(gate),
       this.tokensKeyOf(gate),
       this.queueKeyOf(gate),
@@ -194,6 +195,8 @@ export class RedisGateStore implements GateStore {
       this.channelOf(gate),
       this.publish,
     );
+    // The script's common path answers `released` alone.
+    const [released, stale, currentToken] = typeof reply === 'number' ? [reply, 0, 0] : reply;
     return {
       released: released === 1,
       stale: stale === 1,
@@ -379,6 +382,16 @@ export class RedisGateStore implements GateStore {
       : client.options.keyPrefix;
     return prefix ?? '';
   }
+}
+
+/**
+ * The acquire script's common-path answer, `<admitted>:<used>:<expiresAt>:<now>:<token>`, in the
+ * layout of its full answer: not held before, nothing reclaimed, nobody queued, no tenant, and
+ * refused by the model's limit when not admitted.
+ */
+function compactAcquireReply(reply: string): number[] {
+  const [admitted, used, expiresAt, now, token] = reply.split(':').map(Number);
+  return [admitted, 0, used, 0, expiresAt, now, token, admitted === 1 ? 0 : 1, 0, 0];
 }
 
 /** Escapes Redis glob characters, so that a prefix matches only itself. */

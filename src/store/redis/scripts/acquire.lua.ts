@@ -32,6 +32,9 @@ export const ACQUIRE_LUA = `
 --   admitted and alreadyHeld are 0/1; used counts units after the call; expiresAt and token are
 --   0 when not admitted; refusedBy is 0 (admitted), 1 (the model's limit or waiters ahead) or
 --   2 (the tenant's share); position is the place in the queue (1 = next) when queued, else 0.
+--   The common path of the short form answers '<admitted>:<used>:<expiresAt>:<now>:<token>'
+--   instead, one string (Redis builds an array reply at a cost of its own): the others are 0, and
+--   refusedBy is 1 when it did not admit.
 ${luaHelpers('book_fields', 'server_now', 'checked_integer')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local holder, attempt = ARGV[1], ARGV[4]
@@ -67,11 +70,11 @@ if #ARGV == 6 then
         end
         -- A holders key this call created takes the expiry the book records for both keys.
         if holders == 0 then redis.call('PEXPIREAT', key, key_end) end
-        return { 1, 0, used + 1, 0, expires_at, now_ms, token, 0, 0, 0 }
+        return string.format('1:%d:%d:%d:%d', used + 1, expires_at, now_ms, token)
       end
     elseif not redis.call('ZSCORE', key, holder) then
       -- Full, and not a holder already: refused by the model's limit.
-      return { 0, 0, used, 0, 0, now_ms, 0, 1, 0, 0 }
+      return string.format('0:%d:0:%d:0', used, now_ms)
     end
   end
 end

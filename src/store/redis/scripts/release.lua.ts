@@ -19,6 +19,8 @@ export const RELEASE_LUA = `
 --   released is 1 when the holder was removed; stale is 1 when a fence did not match the
 --   holder's current admission (then its slot stayed and currentToken names that admission).
 --   A release fenced to an attempt also takes that call's place in the queue, if it has one.
+--   The common path answers a release that matched with released alone, one integer (Redis
+--   builds an array reply at a cost of its own).
 ${luaHelpers('book_fields')}
 local key, book, queue = KEYS[1], KEYS[2], KEYS[3]
 local holder, fence, fenced_to = ARGV[1], ARGV[2], ARGV[3]
@@ -38,7 +40,7 @@ if queued == 0 and value then
       or (fence == 'attempt' and attempt == fenced_to) then
       local released = redis.call('ZREM', key, holder)
       redis.call('HDEL', book, holder)
-      return { released, 0, 0 }
+      return released
     end
     return { 0, 1, tonumber(token) }
   end
