@@ -49,15 +49,16 @@ local WAITER = '\\255w'       -- .. holder: the waiter's record (see parse_waite
 local function server_now()
   local time = redis.call('TIME')
   local seconds, micros = tonumber(time[1]), tonumber(time[2])
-  return seconds * 1000 + math.floor(micros / 1000), seconds * 1000000 + micros
+  return seconds * 1000 + (micros - micros % 1000) / 1000, seconds * 1000000 + micros
 end
 `,
   checked_integer: `
 -- Fails the script unless value is an integer in [min, max]. Scripts check every input before
--- their first write, so a bad call never leaves half a change behind.
+-- their first write, so a bad call never leaves half a change behind. (x % 1 is the fraction of
+-- x; every call runs this, and it spares the lookup of math.floor.)
 local function checked_integer(value, name, min, max)
   local number = tonumber(value)
-  if number == nil or number ~= math.floor(number) or number < min or number > max then
+  if number == nil or number % 1 ~= 0 or number < min or number > max then
     error({ err = 'ERR queue-gate: ' .. name .. ' must be an integer in [' .. min .. ', ' .. max ..
       '], got ' .. tostring(value) })
   end
