@@ -8,7 +8,8 @@ import type { ContenderKind } from './contender';
 /**
  * The same Lua scripts with nothing around them: ioredis `defineCommand` (EVALSHA) called
  * directly. The gap between this and {@link queueGateKind} is the service's own cost. Like the
- * service's default acquire, it does not wait (waiter lease 0), has no tenant and costs 1 unit.
+ * service's default acquire, it does not wait, has no tenant and costs 1 unit, so it calls the
+ * acquire script's short form, as the store does for such a call.
  */
 export const rawScriptsKind: ContenderKind = {
   name: 'raw scripts',
@@ -31,16 +32,11 @@ export const rawScriptsKind: ContenderKind = {
           limit,
           BENCH.leaseMs,
           holder.slice(0, 8),
-          '0',
-          1,
-          '',
-          0,
-          0,
           channel,
           'PUBLISH',
         );
-        const token = String(reply[6]);
-        return reply[0] === 1
+        const { admitted, token } = readAcquire(reply);
+        return admitted
           ? () =>
               scripts.queueGateRelease(
                 key,
@@ -58,3 +54,15 @@ export const rawScriptsKind: ContenderKind = {
     };
   },
 };
+
+/**
+ * Whether the acquire admitted, and its fencing token: the short form's common path answers
+ * `<admitted>:<used>:<expiresAt>:<now>:<token>`, any other path an array (token at index 6).
+ */
+function readAcquire(reply: number[] | string): { admitted: boolean; token: string } {
+  if (typeof reply === 'string') {
+    const fields = reply.split(':');
+    return { admitted: fields[0] === '1', token: fields[4] };
+  }
+  return { admitted: reply[0] === 1, token: String(reply[6]) };
+}
