@@ -30,6 +30,7 @@ import {
   type AcquireScriptArguments,
   type GateScriptPipeline,
   type PublishCommand,
+  type ReleaseFenceKind,
 } from './gate-scripts';
 import type { DoctorFinding } from '../../core/doctor';
 import { diagnoseRedis } from './redis-doctor';
@@ -93,19 +94,24 @@ export class RedisGateStore implements GateStore {
     return gateChannel(this.keyPrefix, gate);
   }
 
-  async acquire(request: AcquireRequest): Promise<AcquireReply> {
-    try {
-      return await this.acquireReplicated(request);
-    } catch (error) {
-      // An error reply means Redis processed the call and refused it: the script checks every
-      // input before its first write, so nothing was admitted and nothing needs undoing.
-      throw error instanceof ReplyError ? new StoreRefusal(error) : error;
+  acquire(request: AcquireRequest): Promise<AcquireReply> {
+    // One promise per call on the common path: the acquire is the hot path of every request.
+    if (request.durability) {
+      return this.acquireReplicated(request, request.durability).catch(refusalOf);
     }
+    const args = this.acquireArguments(request);
+    // Two spellings of one call, one per argument form, so that each type-checks.
+    const reply =
+      args.length === 9
+        ? this.client.queueGateAcquire(...args)
+        : this.client.queueGateAcquire(...args);
+    return reply.then(acquireReplyOf, refusalOf);
   }
 
-  private async acquireReplicated(request: AcquireRequest): Promise<AcquireReply> {
-    const { durability } = request;
-    if (!durability) return this.acquireOnce(request);
+  private async acquireReplicated(
+    request: AcquireRequest,
+    durability: NonNullable<AcquireRequest['durability']>,
+  ): Promise<AcquireReply> {
     // WAIT right behind the script on the same connection (on a Cluster, the pipeline goes to
     // the gate's node), so it waits for exactly the writes this script made, in one round trip.
     const pipeline = this.client.pipeline() as unknown as GateScriptPipeline;
@@ -119,16 +125,7 @@ export class RedisGateStore implements GateStore {
     if (scriptError) throw scriptError;
     // The script ran (it may have admitted): a failed WAIT is no refusal of the acquire.
     if (waitError) throw new Error(`WAIT after the acquire failed: ${waitError.message}`);
-    return { ...this.acquireReply(reply), replicated };
-  }
-
-  private async acquireOnce(request: AcquireRequest): Promise<AcquireReply> {
-    const args = this.acquireArguments(request);
-    const reply =
-      args.length === 9
-        ? await this.client.queueGateAcquire(...args)
-        : await this.client.queueGateAcquire(...args);
-    return this.acquireReply(reply);
+    return { ...acquireReplyOf(reply), replicated };
   }
 
   /**
@@ -160,31 +157,18 @@ export class RedisGateStore implements GateStore {
     ];
   }
 
-  private acquireReply(scriptReply: number[] | string): AcquireReply {
-    const reply = typeof scriptReply === 'string' ? compactAcquireReply(scriptReply) : scriptReply;
-    const [admitted, alreadyHeld, used, reclaimed, expiresAt, now, token] = reply;
-    const [refusedBy, position, tenantUsed] = reply.slice(7);
-    return {
-      admitted: admitted === 1,
-      alreadyHeld: alreadyHeld === 1,
-      used,
-      reclaimed,
-      expiresAt: admitted === 1 ? expiresAt : null,
-      now,
-      token: admitted === 1 ? token : null,
-      refusedBy: REFUSED_BY[refusedBy] ?? null,
-      position: position > 0 ? position : null,
-      tenantUsed,
-    };
-  }
-
   async release({ gate, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
-    const [kind, fencedTo] =
-      fence === undefined
-        ? (['', ''] as const)
-        : 'token' in fence
-          ? (['token', String(fence.token)] as const)
-          : (['attempt', fence.attempt] as const);
+    let kind: ReleaseFenceKind = '';
+    let fencedTo = '';
+    if (fence !== undefined) {
+      if ('token' in fence) {
+        kind = 'token';
+        fencedTo = String(fence.token);
+      } else {
+        kind = 'attempt';
+        fencedTo = fence.attempt;
+      }
+    }
     const reply = await this.client.queueGateRelease(
       this.keyOf(gate),
       this.tokensKeyOf(gate),
@@ -196,7 +180,9 @@ export class RedisGateStore implements GateStore {
       this.publish,
     );
     // The script's common path answers `released` alone.
-    const [released, stale, currentToken] = typeof reply === 'number' ? [reply, 0, 0] : reply;
+    if (typeof reply === 'number')
+      return { released: reply === 1, stale: false, currentToken: null };
+    const [released, stale, currentToken] = reply;
     return {
       released: released === 1,
       stale: stale === 1,
@@ -389,9 +375,49 @@ export class RedisGateStore implements GateStore {
  * layout of its full answer: not held before, nothing reclaimed, nobody queued, no tenant, and
  * refused by the model's limit when not admitted.
  */
-function compactAcquireReply(reply: string): number[] {
-  const [admitted, used, expiresAt, now, token] = reply.split(':').map(Number);
-  return [admitted, 0, used, 0, expiresAt, now, token, admitted === 1 ? 0 : 1, 0, 0];
+/**
+ * An acquire script's answer: its common path's `admitted:used:expiresAt:now:token` string
+ * (a new admission or a refusal by the model's limit), or the full array.
+ */
+function acquireReplyOf(reply: number[] | string): AcquireReply {
+  if (typeof reply === 'string') {
+    const [admitted, used, expiresAt, now, token] = reply.split(':');
+    const isAdmitted = admitted === '1';
+    return {
+      admitted: isAdmitted,
+      alreadyHeld: false,
+      used: Number(used),
+      reclaimed: 0,
+      expiresAt: isAdmitted ? Number(expiresAt) : null,
+      now: Number(now),
+      token: isAdmitted ? Number(token) : null,
+      refusedBy: isAdmitted ? null : 'model',
+      position: null,
+      tenantUsed: 0,
+    };
+  }
+  const [admitted, alreadyHeld, used, reclaimed, expiresAt, now, token] = reply;
+  const [refusedBy, position, tenantUsed] = reply.slice(7);
+  return {
+    admitted: admitted === 1,
+    alreadyHeld: alreadyHeld === 1,
+    used,
+    reclaimed,
+    expiresAt: admitted === 1 ? expiresAt : null,
+    now,
+    token: admitted === 1 ? token : null,
+    refusedBy: REFUSED_BY[refusedBy] ?? null,
+    position: position > 0 ? position : null,
+    tenantUsed,
+  };
+}
+
+/**
+ * An error reply means Redis processed the call and refused it: the script checks every input
+ * before its first write, so nothing was admitted and nothing needs undoing.
+ */
+function refusalOf(error: unknown): never {
+  throw error instanceof ReplyError ? new StoreRefusal(error) : error;
 }
 
 /** Escapes Redis glob characters, so that a prefix matches only itself. */
