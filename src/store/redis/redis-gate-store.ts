@@ -157,7 +157,7 @@ export class RedisGateStore implements GateStore {
     ];
   }
 
-  async release({ gate, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
+  release({ gate, holder, fence }: ReleaseRequest): Promise<ReleaseReply> {
     let kind: ReleaseFenceKind = '';
     let fencedTo = '';
     if (fence !== undefined) {
@@ -169,25 +169,18 @@ export class RedisGateStore implements GateStore {
         fencedTo = fence.attempt;
       }
     }
-    const reply = await this.client.queueGateRelease(
-      this.keyOf(gate),
-      this.tokensKeyOf(gate),
-      this.queueKeyOf(gate),
-      holder,
-      kind,
-      fencedTo,
-      this.channelOf(gate),
-      this.publish,
-    );
-    // The script's common path answers `released` alone.
-    if (typeof reply === 'number')
-      return { released: reply === 1, stale: false, currentToken: null };
-    const [released, stale, currentToken] = reply;
-    return {
-      released: released === 1,
-      stale: stale === 1,
-      currentToken: stale ? currentToken : null,
-    };
+    return this.client
+      .queueGateRelease(
+        this.keyOf(gate),
+        this.tokensKeyOf(gate),
+        this.queueKeyOf(gate),
+        holder,
+        kind,
+        fencedTo,
+        this.channelOf(gate),
+        this.publish,
+      )
+      .then(releaseReplyOf);
   }
 
   async extend({ gate, holder, leaseMs, token }: ExtendRequest): Promise<ExtendReply> {
@@ -409,6 +402,17 @@ function acquireReplyOf(reply: number[] | string): AcquireReply {
     refusedBy: REFUSED_BY[refusedBy] ?? null,
     position: position > 0 ? position : null,
     tenantUsed,
+  };
+}
+
+/** A release script's answer: `released` alone on its common path, else the full array. */
+function releaseReplyOf(reply: number | number[]): ReleaseReply {
+  if (typeof reply === 'number') return { released: reply === 1, stale: false, currentToken: null };
+  const [released, stale, currentToken] = reply;
+  return {
+    released: released === 1,
+    stale: stale === 1,
+    currentToken: stale ? currentToken : null,
   };
 }
 
