@@ -46,6 +46,7 @@ import { pairKey } from './pair-key';
 import {
   DEFAULT_PENDING_RELEASE_OPTIONS,
   PendingReleaseQueue,
+  type PendingRelease,
   type PendingReleaseCounts,
   type PendingReleaseOptions,
 } from './pending-release-queue';
@@ -511,22 +512,39 @@ export class QueueGate {
     );
   }
 
-  private async admit(
+  /** Checks an acquire's input and finds its limits, then runs it. */
+  private admit(
     model: string,
     taskId: string,
     options: Omit<AcquireOptions, 'taskId'>,
     renew: boolean,
   ): Promise<AcquireResult> {
-    assertModelName(model);
-    assertTaskId(taskId);
+    try {
+      assertModelName(model);
+      assertTaskId(taskId);
+      const { tenant, cost = 1, waitMs = 0 } = options;
+      if (tenant !== undefined) assertTenant(tenant);
+      assertCost(cost);
+      assertWaitMs(waitMs);
+      const leaseMs = this.leaseOf(options.expectedSeconds);
+      const found = this.limitsOf(model, 'acquire', options.limit);
+      const admission = { model, taskId, options, renew, leaseMs };
+      // A limits map answers at once: the common acquire takes no extra turn of the event loop.
+      return found instanceof Promise
+        ? found.then((limits) => this.admitWithin(admission, limits))
+        : this.admitWithin(admission, found);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /**
+   * The acquire, its input checked and its limits known. A plain acquire (no wait, no
+   * durability) is one store call and one continuation; the others take the longer road.
+   */
+  private admitWithin(admission: Admission, limits: ResolvedLimits): Promise<AcquireResult> {
+    const { model, taskId, options } = admission;
     const { tenant, cost = 1, waitMs = 0, signal } = options;
-    if (tenant !== undefined) assertTenant(tenant);
-    assertCost(cost);
-    assertWaitMs(waitMs);
-    const leaseMs = this.leaseOf(options.expectedSeconds);
-    const found = this.limitsOf(model, 'acquire', options.limit);
-    // A limits map answers at once: no await, so no extra turn of the event loop.
-    const limits = found instanceof Promise ? await found : found;
     assertCostFits(model, cost, tenant, limits);
     if (signal?.aborted) throw new AcquireAbortedError(model, taskId, 0, signal.reason);
     const superseded = this.supersedeReleasesInFlight(model, taskId);
@@ -534,44 +552,87 @@ export class QueueGate {
     const cancelled = this.pending.cancel(model, taskId);
     // Names this call among the task's acquires: 32 random bits from the UUID generator's pool.
     const attempt = randomUUID().slice(0, 8);
+    const displaced = { attempt, cancelled, superseded };
+    if (waitMs > 0 || this.durability) {
+      return this.admitSlowly(admission, limits, displaced);
+    }
+    return this.acquireCall(admission, limits, attempt).then(
+      (reply) => this.admissionResult(admission, limits, reply),
+      (error: unknown) => this.acquireFailed(model, taskId, displaced, error),
+    );
+  }
+
+  /** An acquire that may wait in the queue or for replicas. */
+  private async admitSlowly(
+    admission: Admission,
+    limits: ResolvedLimits,
+    displaced: Displaced,
+  ): Promise<AcquireResult> {
+    const { model, taskId, options, renew } = admission;
+    const { waitMs = 0, signal } = options;
+    const { attempt } = displaced;
     const started = waitMs > 0 ? performance.now() : 0;
     const ticket = waitMs > 0 ? this.waitRoom.enter(model, taskId, attempt) : undefined;
     const listeningBeforeIt = ticket !== undefined && this.waitRoom.isListening(model);
     let reply: AcquireReply;
     try {
-      reply = await this.call(model, 'acquire', () =>
-        this.store.acquire({
-          gate: model,
-          holder: taskId,
-          limit: limits.limit,
-          leaseMs,
-          attempt,
-          renew,
-          cost,
-          tenant,
-          perTenant: tenant === undefined ? null : limits.perTenant,
-          waiterLeaseMs: waitMs > 0 ? this.waiterLeaseMs : 0,
-          durability: this.durability,
-        }),
-      );
+      reply = await this.acquireCall(admission, limits, attempt);
       if (this.durability && reply.admitted && (renew || !reply.alreadyHeld)) {
         await this.confirmReplicated(model, taskId, attempt, reply.replicated ?? 0);
       }
     } catch (error) {
       ticket?.exit();
-      if (error instanceof GateUnavailableError && owesUndo(error.cause)) {
-        // The command may still run once the store answers (a stall, a replay after a
-        // reconnect): undo exactly what this call may have admitted, nothing older. A release
-        // that was queued stays owed: the caller was told this acquire failed.
-        this.pending.add(model, taskId, { attempt }, error.cause);
-      }
-      // The caller was told this acquire failed, so the releases it displaced are owed again.
-      this.pending.restore(cancelled, error instanceof GateUnavailableError ? error.cause : error);
-      this.reinstate(model, taskId, superseded);
-      throw error;
+      return this.acquireFailed(model, taskId, displaced, error);
     }
+    const result = this.admissionResult(admission, limits, reply);
+    if (!ticket) return result;
+    if (reply.admitted || reply.position === null) {
+      ticket.exit();
+      const waitedMs = performance.now() - started;
+      // Aborted while the acquire was on its way: a new admission goes back, a held one stays.
+      if (signal?.aborted && reply.admitted && !reply.alreadyHeld) {
+        await this.undoAttempt(model, taskId, attempt);
+        throw new AcquireAbortedError(model, taskId, waitedMs, signal.reason);
+      }
+      return { ...result, waitedMs };
+    }
+    ticket.queued(listeningBeforeIt);
+    return this.waitInQueue(result, attempt, ticket, started, waitMs, signal);
+  }
+
+  /** The store call of an acquire. */
+  private acquireCall(
+    { model, taskId, options, renew, leaseMs }: Admission,
+    limits: ResolvedLimits,
+    attempt: string,
+  ): Promise<AcquireReply> {
+    const { tenant, cost = 1, waitMs = 0 } = options;
+    return this.call(model, 'acquire', () =>
+      this.store.acquire({
+        gate: model,
+        holder: taskId,
+        limit: limits.limit,
+        leaseMs,
+        attempt,
+        renew,
+        cost,
+        tenant,
+        perTenant: tenant === undefined ? null : limits.perTenant,
+        waiterLeaseMs: waitMs > 0 ? this.waiterLeaseMs : 0,
+        durability: this.durability,
+      }),
+    );
+  }
+
+  /** What an acquire answers, from the store's reply (before any wait in the queue). */
+  private admissionResult(
+    { model, taskId, options }: Admission,
+    limits: ResolvedLimits,
+    reply: AcquireReply,
+  ): AcquireResult {
+    const { tenant, cost = 1 } = options;
     this.reclaimedTotal += reply.reclaimed;
-    const result: AcquireResult = {
+    return {
       acquired: reply.admitted,
       alreadyHeld: reply.alreadyHeld,
       model,
@@ -589,19 +650,26 @@ export class QueueGate {
       waitedMs: 0,
       position: null,
     };
-    if (!ticket) return result;
-    if (reply.admitted || reply.position === null) {
-      ticket.exit();
-      const waitedMs = performance.now() - started;
-      // Aborted while the acquire was on its way: a new admission goes back, a held one stays.
-      if (signal?.aborted && reply.admitted && !reply.alreadyHeld) {
-        await this.undoAttempt(model, taskId, attempt);
-        throw new AcquireAbortedError(model, taskId, waitedMs, signal.reason);
-      }
-      return { ...result, waitedMs };
+  }
+
+  /**
+   * An acquire that failed: when it may still run once the store answers (a stall, a replay
+   * after a reconnect), undo exactly what this call may have admitted, nothing older; the
+   * releases it displaced are owed again, as the caller was told it failed. Rethrows.
+   */
+  private acquireFailed(
+    model: string,
+    taskId: string,
+    { attempt, cancelled, superseded }: Displaced,
+    error: unknown,
+  ): never {
+    const unavailable = error instanceof GateUnavailableError;
+    if (unavailable && owesUndo(error.cause)) {
+      this.pending.add(model, taskId, { attempt }, error.cause);
     }
-    ticket.queued(listeningBeforeIt);
-    return this.waitInQueue(result, attempt, ticket, started, waitMs, signal);
+    this.pending.restore(cancelled, unavailable ? error.cause : error);
+    this.reinstate(model, taskId, superseded);
+    throw error;
   }
 
   /**
@@ -838,6 +906,22 @@ export class QueueGate {
 
 function releaseOutcome({ released, stale }: ReleaseReply): ReleaseOutcome {
   return stale ? 'stale' : released ? 'landed' : 'not_held';
+}
+
+/** An acquire call whose input is checked. */
+interface Admission {
+  model: string;
+  taskId: string;
+  options: Omit<AcquireOptions, 'taskId'>;
+  renew: boolean;
+  leaseMs: number;
+}
+
+/** What an acquire displaced, to be put back if it fails: the releases it took over. */
+interface Displaced {
+  attempt: string;
+  cancelled: PendingRelease[];
+  superseded: InFlightRelease[];
 }
 
 /** An unfenced release awaiting its answer, and whether an acquire of its task displaced it. */
