@@ -10,10 +10,9 @@ function ownedClient(options: Parameters<typeof createGateStore>[0]): Redis {
 }
 
 describe('the client the module opens', () => {
-  it('batches concurrent commands into one write (auto-pipelining), fails fast, connects later', () => {
+  it('fails fast while disconnected and connects later, in onModuleInit', () => {
     const client = ownedClient({ redis: { url: 'redis://127.0.0.1:1' } });
     expect(client.options).toMatchObject({
-      enableAutoPipelining: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       lazyConnect: true,
@@ -22,11 +21,15 @@ describe('the client the module opens', () => {
     client.disconnect();
   });
 
-  it('lets redis.options override each default', () => {
+  it('lets redis.options override each default and add its own', () => {
     const client = ownedClient({
-      redis: { url: 'redis://127.0.0.1:1', options: { enableAutoPipelining: false } },
+      redis: {
+        url: 'redis://127.0.0.1:1',
+        options: { maxRetriesPerRequest: 3, enableAutoPipelining: true },
+      },
     });
-    expect(client.options.enableAutoPipelining).toBe(false);
+    expect(client.options.maxRetriesPerRequest).toBe(3);
+    expect(client.options.enableAutoPipelining).toBe(true);
     client.disconnect();
   });
 });

@@ -33,9 +33,6 @@ const OWNED_CLIENT_DEFAULTS = {
   // Connect in onModuleInit, not at construction: a boot that fails before then runs no
   // shutdown hook, and an open connection would keep the process alive.
   lazyConnect: true,
-  // Concurrent requests' acquires and releases leave in one socket write per tick instead of
-  // one each: under load the writes, not the scripts, are most of a request's cost.
-  enableAutoPipelining: true,
 };
 
 /**
