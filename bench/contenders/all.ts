@@ -1,5 +1,9 @@
 import type { ContenderKind } from './contender';
-import { queueGateKind, unfencedQueueGateKind } from './queue-gate.contender';
+import {
+  autoPipelinedQueueGateKind,
+  queueGateKind,
+  unfencedQueueGateKind,
+} from './queue-gate.contender';
 import { rawScriptsKind } from './raw-scripts.contender';
 import { redisSemaphoreKind } from './redis-semaphore.contender';
 import { evalPerCallKind } from './eval-per-call.contender';
@@ -8,6 +12,7 @@ import { evalPerCallKind } from './eval-per-call.contender';
 export const CONTENDERS: readonly ContenderKind[] = [
   queueGateKind,
   unfencedQueueGateKind,
+  autoPipelinedQueueGateKind,
   rawScriptsKind,
   evalPerCallKind,
   redisSemaphoreKind,

@@ -8,10 +8,13 @@ import type { ContenderKind } from './contender';
  * server-made holder id. `fenced` releases with the admission's token, as `@QueueLimited` and
  * the lifecycle listener do; otherwise the release is unfenced.
  */
-function queueGate(name: string, fenced: boolean): ContenderKind {
+function queueGate(name: string, fenced: boolean, autoPipelined = false): ContenderKind {
   return {
     name,
     create(client, gate, limit) {
+      // Each contender has a connection of its own, and ioredis reads the option on every
+      // command: turning it on here changes this contender's connection only.
+      if (autoPipelined) client.options.enableAutoPipelining = true;
       const store = new RedisGateStore(client);
       const service = new QueueGate(store, {
         limits: { [gate]: limit },
@@ -34,3 +37,5 @@ function queueGate(name: string, fenced: boolean): ContenderKind {
 
 export const queueGateKind = queueGate('QueueGate', true);
 export const unfencedQueueGateKind = queueGate('QueueGate, unfenced release', false);
+/** The same on a client with ioredis auto-pipelining: an option measured, not a default. */
+export const autoPipelinedQueueGateKind = queueGate('QueueGate, auto-pipelined client', true, true);
