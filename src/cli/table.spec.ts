@@ -13,6 +13,7 @@ function gate(model: string, fields: Partial<GateSnapshot> = {}): GateSnapshot {
     soonestLeaseEnd: null,
     latestLeaseEnd: null,
     ended: 0,
+    reclaimed: 0,
     ...fields,
   };
 }
@@ -46,18 +47,18 @@ describe('relativeTime', () => {
 });
 
 describe('renderStatus', () => {
-  it('shows one row per gate by model name: used/limit, holders, waiting, ended, soonest end', () => {
+  it('shows one row per gate by model name: used/limit, holders, waiting, ended, reclaimed, soonest end', () => {
     const text = renderStatus(
       [
         gate('video', { used: 3, holders: 2, waiting: 1, limit: 4, soonestLeaseEnd: NOW + 5_000 }),
-        gate('audio', { used: 1, holders: 1, ended: 2 }),
+        gate('audio', { used: 1, holders: 1, ended: 2, reclaimed: 7 }),
       ],
       NOW,
     );
     expect(text.split('\n')).toEqual([
-      'MODEL  USED/LIMIT  HOLDERS  WAITING  ENDED  SOONEST END',
-      'audio  1/-         1        0        2      -',
-      'video  3/4         2        1        0      in 5s',
+      'MODEL  USED/LIMIT  HOLDERS  WAITING  ENDED  RECLAIMED  SOONEST END',
+      'audio  1/-         1        0        2      7          -',
+      'video  3/4         2        1        0      0          in 5s',
     ]);
   });
 

@@ -48,9 +48,13 @@ export function renderStatus(gates: readonly GateSnapshot[], now: number): strin
       String(gate.holders),
       String(gate.waiting),
       String(gate.ended),
+      String(gate.reclaimed),
       relativeTime(gate.soonestLeaseEnd, now),
     ]);
-  return renderTable(['MODEL', 'USED/LIMIT', 'HOLDERS', 'WAITING', 'ENDED', 'SOONEST END'], rows);
+  return renderTable(
+    ['MODEL', 'USED/LIMIT', 'HOLDERS', 'WAITING', 'ENDED', 'RECLAIMED', 'SOONEST END'],
+    rows,
+  );
 }
 
 /** The `holders` table: one row per live holder. */

@@ -125,6 +125,11 @@ export interface GateSnapshot {
   latestLeaseEnd: number | null;
   /** Holders whose lease ended but were not reclaimed yet: releases that never came. */
   ended: number;
+  /**
+   * Leases reclaimed on this gate since its keys were made (in Redis: while the gate is used,
+   * and a day past its longest lease), by every instance: releases that never came.
+   */
+  reclaimed: number;
 }
 
 /** One page of a snapshot. */

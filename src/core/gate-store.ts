@@ -85,6 +85,11 @@ export interface GateStateSnapshot {
   latestLeaseEnd: number | null;
   /** Holders whose lease ended but that were not reclaimed yet (the next acquire reclaims them). */
   ended: number;
+  /**
+   * Leases reclaimed on the gate since its keys were made (in Redis they live while the gate is
+   * used, and a day past its longest lease): each a release that never came.
+   */
+  reclaimed: number;
   /** The store's clock at the read, in ms. */
   now: number;
 }

@@ -377,6 +377,7 @@ export class QueueGate {
           soonestLeaseEnd: state.soonestLeaseEnd,
           latestLeaseEnd: state.latestLeaseEnd,
           ended: state.ended,
+          reclaimed: state.reclaimed,
         };
       }),
     );

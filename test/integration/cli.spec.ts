@@ -67,9 +67,11 @@ describe('the queue-gate CLI against a real Redis', () => {
     const table = await cli('status', ...target);
     expect(table).toMatchObject({ code: 0, stderr: '' });
     const lines = table.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^MODEL\s+USED\/LIMIT\s+HOLDERS\s+WAITING\s+ENDED\s+SOONEST END$/);
-    expect(lines[1]).toMatch(/^audio\s+2\/-\s+2\s+0\s+0\s+in \S+$/);
-    expect(lines[2]).toMatch(/^video\s+1\/-\s+1\s+0\s+0\s+in \S+$/);
+    expect(lines[0]).toMatch(
+      /^MODEL\s+USED\/LIMIT\s+HOLDERS\s+WAITING\s+ENDED\s+RECLAIMED\s+SOONEST END$/,
+    );
+    expect(lines[1]).toMatch(/^audio\s+2\/-\s+2\s+0\s+0\s+0\s+in \S+$/);
+    expect(lines[2]).toMatch(/^video\s+1\/-\s+1\s+0\s+0\s+0\s+in \S+$/);
     expect(lines).toHaveLength(3);
 
     const limitsFile = join(dir, 'limits.json');

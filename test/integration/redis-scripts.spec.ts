@@ -25,6 +25,7 @@ const COUNTER_NAMES: Record<string, string> = {
   n: 'ticket',
   e: 'keyEnd',
   o: 'oldest',
+  r: 'reclaimed',
 };
 
 describe('gate scripts on Redis', () => {
@@ -768,15 +769,17 @@ describe('gate scripts on Redis', () => {
       });
       expect(next.slice(0, 4)).toEqual([1, 0, 3, 2]);
       expect(next[9]).toBe(3);
-      expect(await counters()).toEqual({ extra: '1', 'tenant:t': '3' });
+      expect(await counters()).toEqual({ extra: '1', 'tenant:t': '3', reclaimed: '2' });
 
       await rawRelease('long');
-      expect(await counters()).toEqual({ 'tenant:t': '1' });
+      expect(await counters()).toEqual({ 'tenant:t': '1', reclaimed: '2' });
       await rawRelease('next');
       const book = await readBook();
+      // The leak count outlives the holders: it lasts as long as the book.
       expect(book.counters).toEqual({
         extra: '0',
         queued: '0',
+        reclaimed: '2',
         keyEnd: expect.any(String),
         oldest: expect.any(String),
       });
@@ -801,7 +804,12 @@ describe('gate scripts on Redis', () => {
         const [state, token, , used] = await rawHeartbeat(5_000, 'w', 'a');
         expect([state, used]).toEqual([2, 2]);
         expect(await channel.received()).toEqual([[['w', 'a', token, expect.any(String), 2, 2]]]);
-        expect(await counters()).toEqual({ extra: '1', 'tenant:t': '2', ticket: '1' });
+        expect(await counters()).toEqual({
+          extra: '1',
+          'tenant:t': '2',
+          ticket: '1',
+          reclaimed: '1',
+        });
         expect(await client.zrange(store.keyOf('m'), 0, -1)).toEqual(['w']);
       } finally {
         await channel.close();

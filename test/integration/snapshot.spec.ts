@@ -115,6 +115,24 @@ describe.each([
     expect(byModel.get('other')).toMatchObject({ used: 1, holders: 1, waiting: 0, limit: 7 });
   });
 
+  it('counts the leases reclaimed on each gate, by every caller, and keeps the count while the gate lasts', async () => {
+    const gate = new QueueGate(store, { limits: { leaky: 5 } });
+    await take(store, 'leaky', 'lost-1', SHORT_LEASE_MS);
+    await take(store, 'leaky', 'lost-2', SHORT_LEASE_MS);
+    await take(store, 'tidy', 'kept');
+    await sleep(SHORT_LEASE_MS * 3);
+    const first = await gate.acquire('leaky', { taskId: 'next' });
+    expect(first.reclaimed).toBe(2);
+    await take(store, 'leaky', 'lost-3', SHORT_LEASE_MS);
+    await sleep(SHORT_LEASE_MS * 3);
+    // Reclaimed by a call of the store itself, as another instance would.
+    expect((await take(store, 'leaky', 'later')).reclaimed).toBe(1);
+
+    const byModel = new Map((await allPages(gate, 100)).flat().map((g) => [g.model, g]));
+    expect(byModel.get('leaky')).toMatchObject({ reclaimed: 3, ended: 0, holders: 2 });
+    expect(byModel.get('tidy')).toMatchObject({ reclaimed: 0 });
+  });
+
   it('gives every gate exactly once across pages of a small count', async () => {
     const gate = new QueueGate(store);
     const models = Array.from({ length: 40 }, (_, i) => `model-${i}`);

@@ -45,6 +45,8 @@ interface Waiter {
 interface Gate {
   slots: Map<string, Slot>;
   queue: Map<string, Waiter>;
+  /** Leases reclaimed since the gate was made. */
+  reclaimed: number;
 }
 
 /** Most queued waiters one step looks at when handing freed units to the queue (as in Redis). */
@@ -196,7 +198,11 @@ export class MemoryGateStore implements GateStore {
       .filter((name) => cursor === undefined || name > cursor)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const page = names.slice(0, Math.max(1, count));
-    const gates = page.map((name) => snapshotOf(name, this.gates.get(name) as Gate, now));
+    // As in Redis, where a gate without holders has no holders key for the scan to find.
+    const gates = page
+      .map((name) => this.gates.get(name) as Gate)
+      .map((gate, i) => (gate.slots.size === 0 ? null : snapshotOf(page[i], gate, now)))
+      .filter((state): state is GateStateSnapshot => state !== null);
     const more = names.length > page.length;
     return Promise.resolve({ gates, cursor: more ? page[page.length - 1] : null });
   }
@@ -396,7 +402,7 @@ export class MemoryGateStore implements GateStore {
   private gateOf(name: string): Gate {
     let gate = this.gates.get(name);
     if (!gate) {
-      gate = { slots: new Map(), queue: new Map() };
+      gate = { slots: new Map(), queue: new Map(), reclaimed: 0 };
       this.gates.set(name, gate);
     }
     return gate;
@@ -410,11 +416,15 @@ export class MemoryGateStore implements GateStore {
         reclaimed++;
       }
     }
+    if (reclaimed > 0) gate.reclaimed += reclaimed;
     return reclaimed;
   }
 
   private forgetIfEmpty(name: string, gate: Gate): void {
-    if (gate.slots.size === 0 && gate.queue.size === 0) this.gates.delete(name);
+    // A gate that leaked is kept for its count, as Redis keeps the book of an idle gate.
+    if (gate.slots.size === 0 && gate.queue.size === 0 && gate.reclaimed === 0) {
+      this.gates.delete(name);
+    }
   }
 }
 
@@ -443,6 +453,7 @@ function snapshotOf(name: string, gate: Gate, now: number): GateStateSnapshot {
     soonestLeaseEnd: soonest,
     latestLeaseEnd: latest,
     ended,
+    reclaimed: gate.reclaimed,
     now,
   };
 }

@@ -331,7 +331,7 @@ export class RedisGateStore implements GateStore {
   private async snapshotOf(gate: string): Promise<GateStateSnapshot | null> {
     const reply = await this.client.queueGateSnapshot(this.keyOf(gate), this.tokensKeyOf(gate));
     if (reply.length === 0) return null;
-    const [now, used, holders, waiting, soonest, latest, ended] = reply;
+    const [now, used, holders, waiting, soonest, latest, ended, reclaimed] = reply;
     return {
       gate,
       used,
@@ -340,6 +340,7 @@ export class RedisGateStore implements GateStore {
       soonestLeaseEnd: soonest < 0 ? null : soonest,
       latestLeaseEnd: latest < 0 ? null : latest,
       ended,
+      reclaimed,
       now,
     };
   }

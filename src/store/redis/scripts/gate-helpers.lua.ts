@@ -42,6 +42,7 @@ local KEY_END = '\\255e'      -- the expiry last given to the holders and the bo
 local OLDEST = '\\255o'       -- no holder's lease ends before this (server ms); absent: unknown
 local TICKET = '\\255n'       -- the last ticket handed to a waiter
 local WAITER = '\\255w'       -- .. holder: the waiter's record (see parse_waiter)
+local RECLAIMED = '\\255r'    -- leases reclaimed since the book was made: the gate's leak count
 `,
   server_now: `
 -- The Redis server's clock as (ms, us): every instance measures leases on this one clock.
@@ -186,6 +187,7 @@ local function reclaim_ended(key, book, now_ms)
       drop_holder(key, book, ended[i], values[i - first + 1])
     end
   end
+  if #ended > 0 then redis.call('HINCRBY', book, RECLAIMED, #ended) end
   return #ended
 end
 `,

@@ -2,8 +2,8 @@ import { luaHelpers } from './gate-helpers.lua';
 
 /**
  * Reads one gate's state for a snapshot: units and holders that are live, its waiters, the
- * soonest and latest live lease ends, and the holders whose lease ended but were not reclaimed
- * yet. Answers nothing when the key is no gate's holders (gone since the scan found it, or a
+ * soonest and latest live lease ends, the holders whose lease ended but were not reclaimed
+ * yet, and how many were reclaimed since the gate's book was made. Answers nothing when the key is no gate's holders (gone since the scan found it, or a
  * key of another kind). Reads only.
  */
 export const SNAPSHOT_LUA = `
@@ -12,7 +12,7 @@ export const SNAPSHOT_LUA = `
 --   KEYS[2]  the gate's book: admissions, counters and waiters
 -- Output:
 --   {} when KEYS[1] is not a sorted set
---   { now, used, holders, waiting, soonestLeaseEnd, latestLeaseEnd, ended }
+--   { now, used, holders, waiting, soonestLeaseEnd, latestLeaseEnd, ended, reclaimed }
 --   lease ends are -1 without live holders
 ${luaHelpers('book_fields', 'server_now', 'parse_admission')}
 local key, book = KEYS[1], KEYS[2]
@@ -22,7 +22,7 @@ if redis.call('TYPE', key).ok ~= 'zset' then return {} end
 local now_ms = server_now()
 
 -- 2. The counters, as recorded: they still include leases that ended and were not reclaimed.
-local fields = redis.call('HMGET', book, EXTRA_UNITS, QUEUED)
+local fields = redis.call('HMGET', book, EXTRA_UNITS, QUEUED, RECLAIMED)
 local extra = tonumber(fields[1]) or 0
 
 -- 3. Leave out the leases that ended (rare: a release that never came), counting them.
@@ -41,5 +41,6 @@ if holders > 0 then
   latest = tonumber(redis.call('ZREVRANGEBYSCORE', key, '+inf', live_from, 'WITHSCORES', 'LIMIT', 0, 1)[2])
 end
 
-return { now_ms, holders + extra, holders, tonumber(fields[2]) or 0, soonest, latest, #ended }
+return { now_ms, holders + extra, holders, tonumber(fields[2]) or 0, soonest, latest, #ended,
+  tonumber(fields[3]) or 0 }
 `;
