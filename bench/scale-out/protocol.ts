@@ -1,4 +1,7 @@
-/** Messages between the scale-out section and the application processes it forks. */
+/**
+ * What the scale-out section and the application processes it forks send each other, in the
+ * steps of support/forked-worker.ts.
+ */
 
 /** Where a process's gates live: one Redis, or a Cluster reached through its nodes. */
 export type ScaleOutTarget =
@@ -30,7 +33,3 @@ export interface ScaleOutReport {
   /** Acquires refused in the window: none is expected, every gate's limit is out of reach. */
   refused: number;
 }
-
-export type ScaleOutParentMessage = { job: ScaleOutJob } | { go: ScaleOutSchedule };
-
-export type ScaleOutWorkerMessage = { ready: true } | { done: ScaleOutReport } | { failed: string };

@@ -6,20 +6,18 @@ import { connectCluster } from '../../test/support/redis-cluster';
 import { BENCH } from '../config';
 import { connect, disconnect } from '../support/redis-client';
 import { sharedNow } from '../waiting/clock';
-import type {
-  ScaleOutJob,
-  ScaleOutParentMessage,
-  ScaleOutReport,
-  ScaleOutSchedule,
-  ScaleOutWorkerMessage,
-} from './protocol';
+import { serveWorkerJob, type WorkerChannel } from '../support/forked-worker';
+import type { ScaleOutJob, ScaleOutReport, ScaleOutSchedule } from './protocol';
 
 /**
  * Entry of one application process of the scale-out section: one connection (a plain client,
  * or an ioredis Cluster client), one `QueueGate` over `RedisGateStore`, and `callers` closed
  * loops of acquire and fenced release, each going round the gates in turn.
  */
-async function main(job: ScaleOutJob): Promise<void> {
+async function main(
+  job: ScaleOutJob,
+  channel: WorkerChannel<ScaleOutSchedule, ScaleOutReport>,
+): Promise<void> {
   const client: Redis | Cluster =
     'redisUrl' in job.target
       ? await connect(job.target.redisUrl)
@@ -29,10 +27,8 @@ async function main(job: ScaleOutJob): Promise<void> {
     lease: { minSeconds: BENCH.leaseMs / 1000 },
   });
   try {
-    const go = nextSchedule();
-    await send({ ready: true });
-    const report = await runCallers(gate, job, await go);
-    await send({ done: report });
+    const schedule = await channel.ready();
+    await channel.done(await runCallers(gate, job, schedule));
   } finally {
     await gate.close();
     if ('redisUrl' in job.target) await disconnect(client as Redis);
@@ -65,32 +61,4 @@ async function runCallers(
   return report;
 }
 
-function nextSchedule(): Promise<ScaleOutSchedule> {
-  return new Promise((resolve) => {
-    const listener = (message: ScaleOutParentMessage) => {
-      if (!('go' in message)) return;
-      process.off('message', listener);
-      resolve(message.go);
-    };
-    process.on('message', listener);
-  });
-}
-
-/** Resolves once the message is handed to the IPC channel, so exiting next cannot lose it. */
-function send(message: ScaleOutWorkerMessage): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!process.send) return reject(new Error('not forked with an IPC channel'));
-    process.send(message, undefined, {}, (error) => (error ? reject(error) : resolve()));
-  });
-}
-
-process.once('message', (message: ScaleOutParentMessage) => {
-  if (!('job' in message)) return;
-  main(message.job)
-    .then(() => process.exit(0))
-    .catch(async (error: unknown) => {
-      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      await send({ failed: text }).catch(() => undefined);
-      process.exit(1);
-    });
-});
+serveWorkerJob(main);

@@ -1,4 +1,7 @@
-/** Messages between the waiting section and the worker processes it forks. */
+/**
+ * What the waiting section and the worker processes it forks send each other, in the steps of
+ * support/forked-worker.ts.
+ */
 
 /** What one worker process runs: sent first, before it connects. */
 export interface WaitingJob {
@@ -38,7 +41,3 @@ export interface WaitingReport {
   /** Redis commands this process sent in the measured window, by name. */
   commands: Record<string, number>;
 }
-
-export type ParentMessage = { job: WaitingJob } | { go: WaitingSchedule };
-
-export type WorkerMessage = { ready: true } | { done: WaitingReport } | { failed: string };
