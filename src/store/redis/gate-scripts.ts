@@ -22,37 +22,12 @@ export type PublishCommand = 'PUBLISH' | 'SPUBLISH';
  */
 export interface GateScriptCommands {
   /** The full form: a retry, a weighted or tenant's task, or one that may wait. */
-  queueGateAcquire(
-    key: string,
-    book: string,
-    queue: string,
-    holder: string,
-    limit: number,
-    leaseMs: number,
-    attempt: string,
-    renew: '0' | '1',
-    cost: number,
-    tenant: string,
-    perTenant: number,
-    waiterLeaseMs: number,
-    channel: string,
-    publish: PublishCommand,
-  ): Promise<number[]>;
+  queueGateAcquire(...args: FullAcquireArguments): Promise<number[]>;
   /**
    * The short form of a plain acquire: no retry, cost 1, no tenant, no waiting. Its common path
    * answers one string, `<admitted>:<used>:<expiresAt>:<now>:<token>`.
    */
-  queueGateAcquire(
-    key: string,
-    book: string,
-    queue: string,
-    holder: string,
-    limit: number,
-    leaseMs: number,
-    attempt: string,
-    channel: string,
-    publish: PublishCommand,
-  ): Promise<number[] | string>;
+  queueGateAcquire(...args: ShortAcquireArguments): Promise<number[] | string>;
   queueGateRelease(
     key: string,
     book: string,
@@ -104,35 +79,39 @@ export interface GateScriptCommands {
   ): Promise<(number | string)[]>;
 }
 
+/** The acquire script's arguments in full: a retry, a weighted or tenant's task, or a wait. */
+type FullAcquireArguments = [
+  key: string,
+  book: string,
+  queue: string,
+  holder: string,
+  limit: number,
+  leaseMs: number,
+  attempt: string,
+  renew: '0' | '1',
+  cost: number,
+  tenant: string,
+  perTenant: number,
+  waiterLeaseMs: number,
+  channel: string,
+  publish: PublishCommand,
+];
+
+/** The acquire script's short form, for a plain acquire. */
+type ShortAcquireArguments = [
+  key: string,
+  book: string,
+  queue: string,
+  holder: string,
+  limit: number,
+  leaseMs: number,
+  attempt: string,
+  channel: string,
+  publish: PublishCommand,
+];
+
 /** The arguments of the acquire script, in either of its forms. */
-export type AcquireScriptArguments =
-  | [
-      key: string,
-      book: string,
-      queue: string,
-      holder: string,
-      limit: number,
-      leaseMs: number,
-      attempt: string,
-      renew: '0' | '1',
-      cost: number,
-      tenant: string,
-      perTenant: number,
-      waiterLeaseMs: number,
-      channel: string,
-      publish: PublishCommand,
-    ]
-  | [
-      key: string,
-      book: string,
-      queue: string,
-      holder: string,
-      limit: number,
-      leaseMs: number,
-      attempt: string,
-      channel: string,
-      publish: PublishCommand,
-    ];
+export type AcquireScriptArguments = FullAcquireArguments | ShortAcquireArguments;
 
 /** A pipeline that carries the acquire script, and `WAIT` after it. */
 export interface GateScriptPipeline {
