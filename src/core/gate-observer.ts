@@ -19,12 +19,17 @@ export type ReleaseOutcome = 'landed' | 'not_held' | 'stale' | 'queued' | 'dropp
 
 /** One finished acquire call, as observers see it. */
 export interface AcquireObservation {
+  /** The gate (model) of the call. */
   model: string;
+  /** The task the call was for (the id made for it when none was given). */
   taskId: string;
+  /** How the call ended. */
   outcome: AcquireOutcome;
   /** Which limit refused a `full` or `timed_out` call; null otherwise. */
   refusedBy: RefusedBy | null;
+  /** The call's tenant, or null. */
   tenant: string | null;
+  /** Units the call asked for. */
   cost: number;
   /** Units in use the store reported; null when it did not answer. */
   used: number | null;
@@ -40,8 +45,11 @@ export interface AcquireObservation {
 
 /** One release, as observers see it. */
 export interface ReleaseObservation {
+  /** The gate (model) of the release. */
   model: string;
+  /** The task whose slot it was. */
   taskId: string;
+  /** What became of the release. */
   outcome: ReleaseOutcome;
   /**
    * How long the slot was held, in ms, for a `landed` release of an admission this process
@@ -55,6 +63,8 @@ export interface ReleaseObservation {
  * path: keep it cheap. An observer that throws is logged once and does not affect the gate.
  */
 export interface GateObserver {
+  /** After every acquire call that answered, timed out, was aborted or found the store away. */
   onAcquire?(observation: AcquireObservation): void;
+  /** After every release outcome, queued releases' later landing or dropping included. */
   onRelease?(observation: ReleaseObservation): void;
 }

@@ -14,7 +14,9 @@ import { METRIC_NAMES, ATTRIBUTE_NAMES } from './metric-names';
 
 /** What the gauges read: a gate's snapshot and its retry queue. */
 export interface MeteredGate {
+  /** One page of every gate under the prefix (see `QueueGate.snapshot`). */
   snapshot(options?: SnapshotOptions): Promise<GateSnapshotPage>;
+  /** This instance's retry queue of releases (see `QueueGate.pendingReleases`). */
   pendingReleases(): PendingReleaseCounts;
 }
 
@@ -104,6 +106,7 @@ export class GateMetrics implements GateObserver {
     );
   }
 
+  /** Counts the call by result, and records its duration, its wait and its reclaimed leases. */
   onAcquire(observation: AcquireObservation): void {
     const attributes: Attributes = {
       [ATTRIBUTE_NAMES.model]: observation.model,
@@ -122,6 +125,7 @@ export class GateMetrics implements GateObserver {
     }
   }
 
+  /** Counts the release by result, and records the hold time when it is known. */
   onRelease(observation: ReleaseObservation): void {
     this.releases.add(1, {
       [ATTRIBUTE_NAMES.model]: observation.model,
