@@ -49,6 +49,17 @@ export interface RedisGateStoreOptions {
 
 const REFUSED_BY: Record<number, RefusedBy | null> = { 0: null, 1: 'model', 2: 'tenant' };
 
+/** Gates whose key names a store keeps made. */
+const MAX_NAMED_GATES = 10_000;
+
+/** A gate's holders, book, queue and channel names. */
+interface GateNames {
+  key: string;
+  tokens: string;
+  queue: string;
+  channel: string;
+}
+
 /**
  * The gate in Redis, one script per decision. Per gate, in one hash slot (the model is the hash
  * tag): the holders at `<keyPrefix>{<gate>}`, a sorted set scored by lease end; its book at
@@ -62,6 +73,7 @@ export class RedisGateStore implements GateStore {
   private readonly client: GateRedisClient;
   private readonly publish: PublishCommand;
   private readonly subscriber: AdmissionSubscriber;
+  private readonly names = new Map<string, GateNames>();
 
   constructor(
     client: Redis | Cluster,
@@ -74,24 +86,44 @@ export class RedisGateStore implements GateStore {
     this.subscriber = new AdmissionSubscriber(client, sharded);
   }
 
+  /**
+   * A gate's key names, made once: every call of a gate sends the same four names, and a name
+   * joined anew on each call is a new string to build and to copy into one piece when written
+   * (V8 keeps a joined string as its parts until it is read whole).
+   */
+  private namesOf(gate: string): GateNames {
+    let names = this.names.get(gate);
+    if (names) return names;
+    // Gates are few; a flood of one-off names only restarts the table, never grows it past this.
+    if (this.names.size >= MAX_NAMED_GATES) this.names.clear();
+    names = {
+      key: gateKey(this.keyPrefix, gate),
+      tokens: gateTokensKey(this.keyPrefix, gate),
+      queue: gateQueueKey(this.keyPrefix, gate),
+      channel: gateChannel(this.keyPrefix, gate),
+    };
+    this.names.set(gate, names);
+    return names;
+  }
+
   /** The Redis key of a gate's holders. */
   keyOf(gate: string): string {
-    return gateKey(this.keyPrefix, gate);
+    return this.namesOf(gate).key;
   }
 
   /** The Redis key of a gate's book (admissions, tokens, counters, waiters). */
   tokensKeyOf(gate: string): string {
-    return gateTokensKey(this.keyPrefix, gate);
+    return this.namesOf(gate).tokens;
   }
 
   /** The Redis key of a gate's queue of waiters. */
   queueKeyOf(gate: string): string {
-    return gateQueueKey(this.keyPrefix, gate);
+    return this.namesOf(gate).queue;
   }
 
   /** The channel that announces admissions handed to a gate's waiters. */
   channelOf(gate: string): string {
-    return gateChannel(this.keyPrefix, gate);
+    return this.namesOf(gate).channel;
   }
 
   acquire(request: AcquireRequest): Promise<AcquireReply> {
