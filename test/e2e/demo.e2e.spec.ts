@@ -1,43 +1,19 @@
-import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { DemoModule } from '../../demo/demo.module';
-import { DEMO_LIMITS, type DemoSettings } from '../../demo/demo.settings';
-import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
+import { DEMO_LIMITS } from '../../demo/demo.settings';
+import { type DemoApp, startDemoApp } from '../support/demo-app';
 
 /** The demo gateway as `npm start` runs it, on the Redis store, with quick tasks that all succeed. */
 describe('demo model gateway', () => {
-  const keyPrefix = uniquePrefix('demo');
-  let app: INestApplication;
+  let demo: DemoApp;
   let base: string;
+  let post: DemoApp['post'];
 
   beforeAll(async () => {
-    const settings: DemoSettings = {
-      redisUrl: testRedisUrl(),
-      keyPrefix,
-      limits: DEMO_LIMITS,
-      taskMs: [300, 400],
-      failureRate: 0,
-      maxAttempts: 1,
-      pollMs: 50,
-    };
-    app = await NestFactory.create(DemoModule.forRoot(settings), { logger: false });
-    await app.listen(0);
-    base = (await app.getUrl()).replace('[::1]', 'localhost');
+    demo = await startDemoApp('demo', [300, 400]);
+    ({ base, post } = demo);
   });
 
-  afterAll(async () => {
-    await app.close();
-    const redis = newRedis();
-    await dropKeys(redis, keyPrefix);
-    await closeClient(redis);
-  });
+  afterAll(() => demo.close());
 
-  const post = (model: string) =>
-    fetch(`${base}/v1/models/${model}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'a lighthouse at dusk' }),
-    });
   const gates = async () =>
     (await (await fetch(`${base}/v1/gates`)).json()) as { model: string; used: number }[];
   const usedOf = async (model: string) => (await gates()).find((g) => g.model === model)!.used;

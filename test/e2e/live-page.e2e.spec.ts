@@ -1,12 +1,8 @@
-import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { existsSync, mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { DemoModule } from '../../demo/demo.module';
-import { DEMO_LIMITS, type DemoSettings } from '../../demo/demo.settings';
-import { closeClient, dropKeys, newRedis, testRedisUrl, uniquePrefix } from '../support/test-redis';
+import { DEMO_LIMITS } from '../../demo/demo.settings';
+import { type DemoApp, startDemoApp } from '../support/demo-app';
 
 /**
  * The demo's live page in headless Chromium, on the Redis store: a burst of task requests fills
@@ -31,32 +27,17 @@ declare const document: any;
 declare function getComputedStyle(element: unknown): { backgroundColor: string };
 
 (chromium ? describe : describe.skip)('demo live page', () => {
-  const keyPrefix = uniquePrefix('live-page');
   const model = 'video-large';
   const limit = DEMO_LIMITS[model];
-  let app: INestApplication | undefined;
+  let demo: DemoApp | undefined;
   let browser: Browser | undefined;
   let page: Page;
   let base: string;
 
   beforeAll(async () => {
-    const settings: DemoSettings = {
-      redisUrl: testRedisUrl(),
-      keyPrefix,
-      limits: DEMO_LIMITS,
-      // Long enough for the page to show the full bar, short enough to see it empty again.
-      taskMs: [1_500, 2_000],
-      failureRate: 0,
-      maxAttempts: 1,
-      pollMs: 50,
-    };
-    app = await NestFactory.create(DemoModule.forRoot(settings), {
-      logger: false,
-      forceCloseConnections: true,
-    });
-    await app.listen(0, '127.0.0.1');
-    const { port } = app.getHttpServer().address() as AddressInfo;
-    base = `http://127.0.0.1:${port}`;
+    // Tasks long enough for the page to show the full bar, short enough to see it empty again.
+    demo = await startDemoApp('live-page', [1_500, 2_000]);
+    base = demo.base;
 
     browser = await puppeteer.launch({
       executablePath: chromium,
@@ -77,18 +58,10 @@ declare function getComputedStyle(element: unknown): { backgroundColor: string }
 
   afterAll(async () => {
     await browser?.close();
-    await app?.close();
-    const redis = newRedis();
-    await dropKeys(redis, keyPrefix);
-    await closeClient(redis);
+    await demo?.close();
   });
 
-  const post = (name: string) =>
-    fetch(`${base}/v1/models/${name}/tasks`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'a lighthouse at dusk' }),
-    });
+  const post = (name: string) => demo!.post(name);
 
   /**
    * Waits until the model's bar row is full (used = limit) or empty, checked on every DOM
