@@ -111,19 +111,18 @@ export class ObserverHub {
   }
 
   private acquire(observation: AcquireObservation): void {
-    for (const observer of this.observers) {
-      try {
-        observer.onAcquire?.(observation);
-      } catch (error) {
-        this.complain(error);
-      }
-    }
+    this.tell((observer) => observer.onAcquire?.(observation));
   }
 
   private release(observation: ReleaseObservation): void {
+    this.tell((observer) => observer.onRelease?.(observation));
+  }
+
+  /** Tells every observer, one that throws neither stopping the others nor the gate. */
+  private tell(call: (observer: GateObserver) => void): void {
     for (const observer of this.observers) {
       try {
-        observer.onRelease?.(observation);
+        call(observer);
       } catch (error) {
         this.complain(error);
       }

@@ -198,11 +198,12 @@ export class MemoryGateStore implements GateStore {
       .filter((name) => cursor === undefined || name > cursor)
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const page = names.slice(0, Math.max(1, count));
-    // As in Redis, where a gate without holders has no holders key for the scan to find.
-    const gates = page
-      .map((name) => this.gates.get(name) as Gate)
-      .map((gate, i) => (gate.slots.size === 0 ? null : snapshotOf(page[i], gate, now)))
-      .filter((state): state is GateStateSnapshot => state !== null);
+    const gates: GateStateSnapshot[] = [];
+    for (const name of page) {
+      const gate = this.gates.get(name) as Gate;
+      // As in Redis, where a gate without holders has no holders key for the scan to find.
+      if (gate.slots.size > 0) gates.push(snapshotOf(name, gate, now));
+    }
     const more = names.length > page.length;
     return Promise.resolve({ gates, cursor: more ? page[page.length - 1] : null });
   }
