@@ -22,6 +22,14 @@ export interface RedisServerOptions {
   args?: string[];
 }
 
+/**
+ * The settings of every throwaway test server: nothing kept on disk (its working files in
+ * `dir`), and reachable without a password on loopback.
+ */
+export function throwawayServerArgs(dir: string): string[] {
+  return ['--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--dir', dir];
+}
+
 /** True when `redis-server` can be run here. */
 export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version']).status === 0;
@@ -48,14 +56,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         String(port),
         '--bind',
         '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'no',
-        '--dir',
-        dir,
+        ...throwawayServerArgs(dir),
         ...(options.args ?? []),
       ],
       { stdio: 'ignore' },

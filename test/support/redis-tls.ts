@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
 import { freePorts } from './free-ports';
-import { answersPing } from './redis-server';
+import { answersPing, throwawayServerArgs } from './redis-server';
 
 /** A private redis-server that speaks only TLS, with a throwaway CA. */
 export interface TlsRedisServer {
@@ -106,14 +106,7 @@ export async function startTlsRedisServer(): Promise<TlsRedisServer> {
       file('ca.crt'),
       '--tls-auth-clients',
       'no',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'no',
-      '--dir',
-      dir,
+      ...throwawayServerArgs(dir),
     ],
     { stdio: 'ignore' },
   );
