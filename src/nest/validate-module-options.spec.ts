@@ -45,6 +45,14 @@ describe('validateModuleOptions', () => {
     ['a limits function', { store: 'memory', limits: () => 3 }],
     ['events turned off', { store: 'memory', events: false }],
     [
+      'metrics with their options, and observers',
+      {
+        store: 'memory',
+        metrics: { meterProvider: { getMeter: () => ({}) }, gauges: false, gaugeModels: 50 },
+        observers: [{ onAcquire: () => undefined }],
+      },
+    ],
+    [
       'a reconcile models function',
       {
         store: 'memory',
@@ -270,6 +278,18 @@ describe('validateModuleOptions', () => {
       '{x}',
       '"{x}"',
     ],
+    ['metrics that are a string', { metrics: 'yes' }, 'metrics', 'yes', '"yes"'],
+    [
+      'a meter provider without getMeter',
+      { metrics: { meterProvider: {} } },
+      'metrics.meterProvider',
+      undefined,
+      'an empty object',
+    ],
+    ['gauges that are a string', { metrics: { gauges: 'no' } }, 'metrics.gauges', 'no', '"no"'],
+    ['a gaugeModels of 0', { metrics: { gaugeModels: 0 } }, 'metrics.gaugeModels', 0, '0 (number)'],
+    ['observers that are an object', { observers: {} }, 'observers', undefined, 'an empty object'],
+    ['an observer that is a function', { observers: [() => 1] }, 'observers[0]', undefined, ''],
   ])('rejects %s, naming the option and the value', (_, options, option, value, shown) => {
     const error = thrownBy(() => validateModuleOptions(options));
     expect(error).toBeInstanceOf(InvalidQueueGateOptionsError);

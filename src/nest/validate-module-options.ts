@@ -131,8 +131,15 @@ export function validateModuleOptions(options: unknown): asserts options is Queu
       if (!isObject(observer)) fail(`observers[${index}]`, observer, 'it must be an object');
     });
   }
-  if (o.metrics !== undefined && typeof o.metrics !== 'boolean' && !isObject(o.metrics)) {
-    fail('metrics', o.metrics, 'it must be true, false or an object');
+  if (o.metrics !== undefined && typeof o.metrics !== 'boolean') {
+    if (!isObject(o.metrics)) fail('metrics', o.metrics, 'it must be true, false or an object');
+    optional('metrics.meterProvider', o.metrics.meterProvider, (v) =>
+      isObject(v) && typeof v.getMeter === 'function'
+        ? undefined
+        : 'it must be a MeterProvider (an object with getMeter)',
+    );
+    optional('metrics.gauges', o.metrics.gauges, boolean);
+    optional('metrics.gaugeModels', o.metrics.gaugeModels, positiveInteger);
   }
   if (o.pendingReleases !== undefined) {
     if (!isObject(o.pendingReleases))
